@@ -1,0 +1,5 @@
+//! Stage 2, analyze: what the normalised events say.
+
+pub mod activity;
+pub mod overview;
+pub mod policy;

@@ -1,0 +1,316 @@
+//! Bulk evaluation: every distinct request once, in parallel, then the
+//! matches spread back over the events they stand for and grouped into findings.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use cedar_policy::{Authorizer, Decision, Entities, PolicySet, Request};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::entities::{self, EventEntities};
+use super::findings::{EventRef, FindingBuilder, Matched, Who};
+use super::pack::{GroupBy, LoadedPolicies, outside_baseline_rule};
+use super::requests::{RequestKey, RequestTable, Usage, UsageMap, usage};
+use super::{PolicyEvaluation, UnknownOperation};
+
+/// What the policies said about one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The exemption that permitted it (no findings then).
+    pub exempted_by: Option<String>,
+    /// Rules (forbid policies) it matched.
+    pub rules: Vec<String>,
+    /// Baseline mode: no baseline permit covered it.
+    pub outside_baseline: bool,
+    /// Baseline permits that covered it.
+    pub baseline: Vec<String>,
+    /// Policies that failed to evaluate (`policy id: error`).
+    pub errors: Vec<String>,
+    /// Number of Cedar authorisation calls made.
+    pub decisions: u64,
+}
+
+fn satisfied(
+    authorizer: &Authorizer,
+    request: &Request,
+    set: &PolicySet,
+    entities: &Entities,
+    outcome: &mut Outcome,
+) -> (Decision, Vec<String>) {
+    outcome.decisions += 1;
+    let response = authorizer.is_authorized(request, set, entities);
+    outcome
+        .errors
+        .extend(response.diagnostics().errors().map(|e| e.to_string()));
+    let mut ids: Vec<String> = response
+        .diagnostics()
+        .reason()
+        .map(ToString::to_string)
+        .collect();
+    ids.sort();
+    (response.decision(), ids)
+}
+
+/// Evaluates one request against exemptions, rules and the baseline.
+pub fn evaluate_request(
+    policies: &LoadedPolicies,
+    entities: &Entities,
+    request: &Request,
+) -> Outcome {
+    let authorizer = Authorizer::new();
+    let mut outcome = Outcome::default();
+    if !policies.exemptions.is_empty() {
+        let (decision, ids) = satisfied(
+            &authorizer,
+            request,
+            &policies.exemptions,
+            entities,
+            &mut outcome,
+        );
+        if decision == Decision::Allow {
+            outcome.exempted_by = ids.into_iter().next();
+            return outcome;
+        }
+    }
+    if !policies.rules.is_empty() {
+        // No permits in this set: the decision is always Deny, and the reason
+        // lists the forbid policies that matched.
+        let (_, ids) = satisfied(
+            &authorizer,
+            request,
+            &policies.rules,
+            entities,
+            &mut outcome,
+        );
+        outcome.rules = ids;
+    }
+    if policies.has_baseline() {
+        let (decision, ids) = satisfied(
+            &authorizer,
+            request,
+            &policies.baseline,
+            entities,
+            &mut outcome,
+        );
+        outcome.outside_baseline = decision != Decision::Allow;
+        outcome.baseline = ids;
+    }
+    outcome
+}
+
+/// Everything `evaluate` and `explain` need: requests, usage, entities.
+pub struct Prepared {
+    pub table: RequestTable,
+    pub usage: UsageMap,
+    pub facts: EventEntities,
+    pub entities: Entities,
+}
+
+impl Prepared {
+    pub fn new(events: &DataFrame, policies: &LoadedPolicies) -> anyhow::Result<Prepared> {
+        let table = RequestTable::build(events)?;
+        let usage = usage(events)?;
+        let mut facts = EventEntities::from_events(events)?;
+        for key in &table.keys {
+            let (t, _) = key.resource();
+            if let (Some(name), false) = (&key.object_name, t == super::model::VAULT) {
+                facts
+                    .objects
+                    .insert((t, key.vault_name().to_owned(), name.clone()));
+            }
+        }
+        let entities = entities::build(&facts, &policies.user_entities, &policies.schema)?;
+        Ok(Prepared {
+            table,
+            usage,
+            facts,
+            entities,
+        })
+    }
+
+    pub fn usage_of(&self, key: &RequestKey) -> Usage {
+        self.usage
+            .get(&(key.principal_key(), key.vault_name().to_owned()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn request(&self, i: usize, policies: &LoadedPolicies) -> anyhow::Result<Request> {
+        let key = &self.table.keys[i];
+        key.request(&policies.actions, self.usage_of(key), &policies.schema)
+    }
+
+    /// Who a request's caller is, from the merged entities.
+    pub fn who(&self, key: &RequestKey) -> Who {
+        let principal = key.principal_key();
+        let entity = self.entities.get(&key.principal_uid());
+        let attr = |name: &str| -> Option<String> {
+            match entity?.attr(name)?.ok()? {
+                cedar_policy::EvalResult::String(s) if !s.is_empty() => Some(s),
+                _ => None,
+            }
+        };
+        let object_id = self
+            .facts
+            .identities
+            .get(&principal)
+            .and_then(|f| f.object_id.clone());
+        Who {
+            name: attr("name").or_else(|| attr("app_id")),
+            kind: attr("kind").unwrap_or_else(|| "unknown".to_owned()),
+            object_id,
+            key: principal,
+        }
+    }
+}
+
+/// Per-row columns needed for evidence.
+struct EvidenceColumns {
+    time: Int64Chunked,
+    file: StringChunked,
+    line: UInt32Chunked,
+    correlation: StringChunked,
+    sorted: bool,
+}
+
+impl EvidenceColumns {
+    fn new(events: &DataFrame) -> PolarsResult<Self> {
+        let time = events
+            .column("time")?
+            .cast(&DataType::Int64)?
+            .i64()?
+            .rechunk()
+            .into_owned();
+        let sorted = time
+            .no_null_iter()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| w[0] <= w[1]);
+        Ok(Self {
+            file: events
+                .column("source_file")?
+                .cast(&DataType::String)?
+                .str()?
+                .rechunk()
+                .into_owned(),
+            line: events
+                .column("source_line")?
+                .cast(&DataType::UInt32)?
+                .u32()?
+                .rechunk()
+                .into_owned(),
+            correlation: events
+                .column("correlation_id")?
+                .cast(&DataType::String)?
+                .str()?
+                .rechunk()
+                .into_owned(),
+            time,
+            sorted,
+        })
+    }
+
+    fn event(&self, row: IdxSize) -> EventRef {
+        let row = row as usize;
+        EventRef {
+            time_ns: self.time.get(row).unwrap_or(0),
+            source_file: self.file.get(row).unwrap_or("-").to_owned(),
+            source_line: self.line.get(row).unwrap_or(0),
+            correlation_id: self
+                .correlation
+                .get(row)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+        }
+    }
+
+    /// Candidate evidence rows of a request: the first few when the frame
+    /// is in time order, else all.
+    fn candidates<'a>(&'a self, rows: &'a [IdxSize]) -> impl Iterator<Item = EventRef> + 'a {
+        let take = if self.sorted {
+            super::findings::MAX_EVIDENCE
+        } else {
+            rows.len()
+        };
+        rows.iter().take(take).map(|&r| self.event(r))
+    }
+}
+
+/// See [`super::evaluate`].
+pub fn evaluate(events: &DataFrame, policies: &LoadedPolicies) -> anyhow::Result<PolicyEvaluation> {
+    let n_events = events.height() as u64;
+    if n_events == 0 {
+        return Ok(PolicyEvaluation::default());
+    }
+    let prepared = Prepared::new(events, policies)?;
+    let started = Instant::now();
+    let outcomes: Vec<Outcome> = (0..prepared.table.len())
+        .into_par_iter()
+        .map(|i| -> anyhow::Result<Outcome> {
+            let request = prepared.request(i, policies)?;
+            Ok(evaluate_request(policies, &prepared.entities, &request))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let seconds = started.elapsed().as_secs_f64();
+
+    let evidence = EvidenceColumns::new(events)?;
+    let baseline_rule = outside_baseline_rule();
+    let mut builder = FindingBuilder::default();
+    let mut unknown: BTreeMap<String, u64> = BTreeMap::new();
+    let mut result = PolicyEvaluation {
+        events: n_events,
+        requests_evaluated: prepared.table.len() as u64,
+        requests_deduplicated: n_events - prepared.table.len() as u64,
+        evaluation_seconds: seconds,
+        ..PolicyEvaluation::default()
+    };
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let key = &prepared.table.keys[i];
+        let rows = &prepared.table.rows[i];
+        let count = rows.len() as u64;
+        result.decisions += outcome.decisions;
+        result.evaluation_errors += outcome.errors.len() as u64;
+        if !policies.actions.is_known(&key.operation) {
+            *unknown.entry(key.operation.clone()).or_default() += count;
+        }
+        if outcome.exempted_by.is_some() {
+            result.exempted_events += count;
+            continue;
+        }
+        let mut matched: Vec<(&super::findings::RuleInfo, GroupBy)> = outcome
+            .rules
+            .iter()
+            .filter_map(|id| policies.rule(id))
+            .collect();
+        if outcome.outside_baseline {
+            matched.push((&baseline_rule, GroupBy::Object));
+        }
+        if matched.is_empty() {
+            continue;
+        }
+        let who = prepared.who(key);
+        for (rule, group_by) in matched {
+            builder.add(
+                Matched {
+                    rule,
+                    who: &who,
+                    vault: key.vault_name(),
+                    object: key.object_name.as_deref(),
+                    per_object: group_by == GroupBy::Object,
+                    operation: &key.operation,
+                    count,
+                    first: prepared.table.first[i],
+                    last: prepared.table.last[i],
+                },
+                evidence.candidates(rows),
+            );
+        }
+    }
+    result.unknown_operations = unknown
+        .into_iter()
+        .map(|(operation, events)| UnknownOperation { operation, events })
+        .collect();
+    result.findings = builder.finish();
+    Ok(result)
+}

@@ -1,0 +1,100 @@
+//! Command-line interface: argument definitions, dispatch and exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+
+/// Exit codes, the contract with scheduled jobs.
+pub mod exit {
+    /// The audit ran and nothing crossed the line the caller drew.
+    pub const OK: u8 = 0;
+    /// The audit ran and failed the caller's bar: a rejected record under
+    /// `--strict` (later: a finding at or above `--fail-on`).
+    pub const FAILED_CHECK: u8 = 1;
+    /// The audit could not run: bad arguments, unreadable paths, an internal error.
+    pub const ERROR: u8 = 2;
+}
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  the audit ran; nothing failed the checks you asked for
+  1  the audit ran and failed a check: with --strict, a record was rejected
+  2  the audit could not run (bad arguments, missing paths, internal error)";
+
+#[derive(Debug, Parser)]
+#[command(name = "kvaudit", version, about, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit Key Vault audit logs: files, directories, globs, or - for stdin.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Audit(AuditArgs),
+    /// Write synthetic Key Vault audit logs (the bundled samples, benchmark data).
+    #[command(hide = true)]
+    GenerateLogs(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Log files or directories (walked for .json, .jsonl, .ndjson, .csv and .gz files),
+    /// glob patterns, or - for standard input. Formats and gzip are detected per file.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Directory for summary.json and the reports.
+    #[arg(long, short, default_value = "reports", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Exit with code 1 if any record was rejected.
+    #[arg(long)]
+    pub strict: bool,
+    /// Do not print the summary (errors are still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the time each stage took to stderr (`timing <stage> <seconds>s`).
+    #[arg(long)]
+    pub timings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write the logs into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of days of logs.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// First day (UTC).
+    #[arg(long, default_value = "2026-11-16")]
+    pub start: chrono::NaiveDate,
+    /// Multiplies the normal traffic (incidents keep their size).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Seed of the deterministic generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Write PT1H.json.gz instead of PT1H.json.
+    #[arg(long)]
+    pub gzip: bool,
+}
+
+/// Parses the command line, runs the command and maps the outcome to an exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Audit(args) => commands::audit::run(&args),
+        Command::GenerateLogs(args) => commands::generate::run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("kvaudit: error: {error:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per subcommand: each wires the pipeline stages for its job.
+
+pub mod audit;
+pub mod generate;

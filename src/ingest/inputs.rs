@@ -1,0 +1,124 @@
+//! What the user named on the command line, expanded into the inputs to read:
+//! files, directories (walked), glob patterns and `-` for standard input.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use indicatif::ProgressBar;
+
+/// File extensions read when walking a directory. Files named explicitly
+/// are always read, whatever their name.
+pub const LOG_EXTENSIONS: [&str; 5] = ["json", "jsonl", "ndjson", "csv", "gz"];
+
+/// One input to read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    /// The name reports use for it.
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(path) => path.display().to_string(),
+            Input::Stdin => "-".to_owned(),
+        }
+    }
+
+    /// Size on disk, for progress; unknown for stdin.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        }
+    }
+
+    /// Opens the input; reads count towards `progress`.
+    pub fn open(&self, progress: ProgressBar) -> io::Result<Box<dyn Read + Send>> {
+        let inner: Box<dyn Read + Send> = match self {
+            Input::File(path) => Box::new(File::open(path)?),
+            Input::Stdin => Box::new(io::stdin()),
+        };
+        Ok(Box::new(CountingReader { inner, progress }))
+    }
+}
+
+impl fmt::Display for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+struct CountingReader {
+    inner: Box<dyn Read + Send>,
+    progress: ProgressBar,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}
+
+fn is_glob(arg: &str) -> bool {
+    arg.contains(['*', '?', '['])
+}
+
+fn has_log_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| LOG_EXTENSIONS.iter().any(|l| e.eq_ignore_ascii_case(l)))
+}
+
+fn walk(dir: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("cannot walk {}", dir.display()))?;
+        if entry.file_type().is_file() && has_log_extension(entry.path()) {
+            out.push(Input::File(entry.into_path()));
+        }
+    }
+    Ok(())
+}
+
+/// Expands command-line paths into inputs, in a stable order.
+pub fn expand(args: &[String]) -> anyhow::Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for arg in args {
+        if arg == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        let path = Path::new(arg);
+        if path.is_dir() {
+            walk(path, &mut inputs)?;
+        } else if path.exists() {
+            inputs.push(Input::File(path.to_owned()));
+        } else if is_glob(arg) {
+            let matches =
+                glob::glob(arg).with_context(|| format!("{arg}: not a valid glob pattern"))?;
+            let before = inputs.len();
+            for entry in matches {
+                let path = entry.with_context(|| format!("{arg}: cannot read a match"))?;
+                if path.is_dir() {
+                    walk(&path, &mut inputs)?;
+                } else {
+                    inputs.push(Input::File(path));
+                }
+            }
+            if inputs.len() == before {
+                bail!("{arg}: the pattern matches no files");
+            }
+        } else {
+            bail!("{arg}: no such file or directory");
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    inputs.retain(|input| seen.insert(input.clone()));
+    Ok(inputs)
+}

@@ -1,0 +1,20 @@
+//! kvaudit: audits how secrets in Azure Key Vault are used, from the vault's
+//! own audit logs.
+//!
+//! The pipeline has three stages, one module each, each reading only from the
+//! stages before it:
+//! 1. [`ingest`]: every export form of Key Vault audit logs into one
+//!    normalised polars `DataFrame`, with an account of what was rejected;
+//! 2. [`analyze`]: what the events say (activity overview, and in later
+//!    stages policies, rates and least privilege);
+//! 3. [`report`]: terminal output, JSON, CSV and HTML, and the exit code.
+//!
+//! [`cli`] and [`commands`] wire the stages to the command line;
+//! [`generator`] writes synthetic logs for the samples and the benchmark.
+
+pub mod analyze;
+pub mod cli;
+pub mod commands;
+pub mod generator;
+pub mod ingest;
+pub mod report;

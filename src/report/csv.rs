@@ -1,0 +1,330 @@
+//! `findings.csv` and `identities.csv`: the report's tables for spreadsheets.
+//!
+//! Both files are UTF-8, comma-separated, quoted where needed, with a header
+//! row (written even when there are no rows). Lists inside a cell are joined
+//! with `;` (client applications with ` | `, because user agents contain `;`).
+//! Times are RFC 3339 UTC. The same run over the same inputs writes the same
+//! bytes.
+//!
+//! Every cell that starts with `=`, `+`, `-`, `@`, tab or carriage return gets
+//! a leading `'`, so that a spreadsheet shows it as text instead of running it
+//! as a formula: log values (UPNs, client info, object names) are written by
+//! the vault's callers.
+//!
+//! # `findings.csv`
+//! One row per finding, most severe first (the order of `findings.json`):
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `id` | stable finding id (same rule, principal, vault and object give the same id) |
+//! | `severity` | `critical`, `high`, `medium`, `low` or `info` |
+//! | `category` | `least-privilege`, `unused-permission`, `abnormal-rate`, `failed-access`, `sensitive-operation`, `best-practice` or `rotation` |
+//! | `rule` | the policy's `@id` |
+//! | `title` | the policy's `@title` |
+//! | `principal` | caller object id, empty when the calls had none |
+//! | `principal_name` | UPN or other display name, when known |
+//! | `principal_kind` | `user`, `service-principal`, `managed-identity`, `microsoft-service`, `unauthenticated` or `unknown` |
+//! | `vault` | vault name |
+//! | `object` | secret, key or certificate name; empty for vault-level findings |
+//! | `operations` | operation names, `;`-separated |
+//! | `first_seen`, `last_seen` | time of the first and last matching event |
+//! | `event_count` | matching events |
+//! | `message` | what happened, in a sentence |
+//! | `remediation` | what to do about it |
+//! | `evidence_times` | times of up to 10 example events, `;`-separated |
+//! | `evidence_sources` | their `file:line`, `;`-separated, same order |
+//! | `evidence_correlation_ids` | their correlation ids (empty where none), `;`-separated, same order |
+//!
+//! # `identities.csv`
+//! One row per caller (object id and identity kind), most events first:
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `principal_id` | object id, empty for callers without one (unauthenticated challenges) |
+//! | `display_name` | UPN, managed identity name, Microsoft service name, app id or object id |
+//! | `kind` | identity kind, as in `findings.csv` |
+//! | `credentials` | credential kinds seen (`none`, `client-secret`, `certificate`), `;`-separated |
+//! | `app_id` | application (client) id |
+//! | `upn` | user principal name |
+//! | `managed_identity` | managed identity resource id |
+//! | `vaults` | vaults called, `;`-separated |
+//! | `operations` | operations called, `;`-separated |
+//! | `clients` | up to 3 most frequent client applications (user agents), ` \| `-separated |
+//! | `first_seen`, `last_seen` | first and last event |
+//! | `events` | events |
+//! | `failures` | non-2xx events, routine authentication challenges excluded |
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::analyze::activity::{IdentityRow, identity_inventory};
+use crate::analyze::policy::Finding;
+use crate::analyze::policy::findings::sort_findings;
+use crate::report::html::ReportContext;
+use crate::report::summary::write_atomically;
+
+pub const FINDINGS_CSV: &str = "findings.csv";
+pub const IDENTITIES_CSV: &str = "identities.csv";
+
+pub const FINDINGS_COLUMNS: [&str; 19] = [
+    "id",
+    "severity",
+    "category",
+    "rule",
+    "title",
+    "principal",
+    "principal_name",
+    "principal_kind",
+    "vault",
+    "object",
+    "operations",
+    "first_seen",
+    "last_seen",
+    "event_count",
+    "message",
+    "remediation",
+    "evidence_times",
+    "evidence_sources",
+    "evidence_correlation_ids",
+];
+
+pub const IDENTITIES_COLUMNS: [&str; 14] = [
+    "principal_id",
+    "display_name",
+    "kind",
+    "credentials",
+    "app_id",
+    "upn",
+    "managed_identity",
+    "vaults",
+    "operations",
+    "clients",
+    "first_seen",
+    "last_seen",
+    "events",
+    "failures",
+];
+
+/// Makes a cell safe to open in a spreadsheet: a cell that starts like a
+/// formula (`=`, `+`, `-`, `@`, tab, carriage return) gets a leading `'`.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+fn to_csv<const N: usize>(
+    header: [&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) -> anyhow::Result<Vec<u8>> {
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    writer.write_record(header)?;
+    for row in rows {
+        writer.write_record(row.iter().map(|cell| neutralise(cell).into_owned()))?;
+    }
+    writer.into_inner().context("cannot finish a CSV file")
+}
+
+fn opt(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+/// `findings.csv`, sorted like `findings.json`.
+pub fn findings_csv(findings: &[Finding]) -> anyhow::Result<Vec<u8>> {
+    let mut sorted = findings.to_vec();
+    sort_findings(&mut sorted);
+    to_csv(
+        FINDINGS_COLUMNS,
+        sorted.iter().map(|f| {
+            let evidence = |part: fn(&crate::analyze::policy::Evidence) -> String| {
+                f.evidence.iter().map(part).collect::<Vec<_>>().join(";")
+            };
+            [
+                f.id.clone(),
+                f.severity.as_str().to_owned(),
+                f.category.as_str().to_owned(),
+                f.rule.clone(),
+                f.title.clone(),
+                opt(&f.principal),
+                opt(&f.principal_name),
+                f.principal_kind.clone(),
+                f.vault.clone(),
+                opt(&f.object),
+                f.operations.join(";"),
+                f.first_seen.clone(),
+                f.last_seen.clone(),
+                f.event_count.to_string(),
+                f.message.clone(),
+                f.remediation.clone(),
+                evidence(|e| e.time.clone()),
+                evidence(|e| e.source.clone()),
+                evidence(|e| opt(&e.correlation_id)),
+            ]
+        }),
+    )
+}
+
+/// `identities.csv`, most events first.
+pub fn identities_csv(identities: &[IdentityRow]) -> anyhow::Result<Vec<u8>> {
+    to_csv(
+        IDENTITIES_COLUMNS,
+        identities.iter().map(|i| {
+            [
+                opt(&i.principal_id),
+                i.display_name.clone(),
+                i.kind.clone(),
+                i.credentials.join(";"),
+                opt(&i.app_id),
+                opt(&i.upn),
+                opt(&i.managed_identity),
+                i.vaults.join(";"),
+                i.operations.join(";"),
+                i.clients.join(" | "),
+                i.first_seen.clone(),
+                i.last_seen.clone(),
+                i.events.to_string(),
+                i.failures.to_string(),
+            ]
+        }),
+    )
+}
+
+/// Writes `DIR/findings.csv` and `DIR/identities.csv` (atomically, creating `DIR`).
+pub fn write_csv(dir: &Path, ctx: &ReportContext) -> anyhow::Result<()> {
+    let identities = identity_inventory(&ctx.ingested.events)
+        .context("cannot list the identities for identities.csv")?;
+    write_atomically(&dir.join(FINDINGS_CSV), &findings_csv(ctx.findings)?)?;
+    write_atomically(&dir.join(IDENTITIES_CSV), &identities_csv(&identities)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::policy::{Category, Evidence, Severity};
+
+    fn finding(rule: &str, severity: Severity, principal_name: &str) -> Finding {
+        Finding {
+            id: format!("{rule}-id"),
+            rule: rule.into(),
+            category: Category::SensitiveOperation,
+            severity,
+            title: "Secret purged".into(),
+            principal: Some("11111111-2222-4333-8444-555555555555".into()),
+            principal_name: Some(principal_name.into()),
+            principal_kind: "user".into(),
+            vault: "kv-prod".into(),
+            object: Some("=cmd|' /C calc'!A0".into()),
+            operations: vec!["SecretDelete".into(), "SecretPurge".into()],
+            first_seen: "2026-11-20T10:00:00.000000Z".into(),
+            last_seen: "2026-11-20T11:00:00.000000Z".into(),
+            event_count: 2,
+            evidence: vec![
+                Evidence {
+                    correlation_id: Some("c1".into()),
+                    source: "a/PT1H.json:3".into(),
+                    time: "2026-11-20T10:00:00.000000Z".into(),
+                },
+                Evidence {
+                    correlation_id: None,
+                    source: "a/PT1H.json:9".into(),
+                    time: "2026-11-20T11:00:00.000000Z".into(),
+                },
+            ],
+            message: "-2+3 someone purged".into(),
+            remediation: "Enable purge protection.".into(),
+        }
+    }
+
+    fn parse(bytes: &[u8]) -> Vec<Vec<String>> {
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes);
+        reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect()
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for cell in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise(cell), format!("'{cell}"), "{cell:?}");
+        }
+        for cell in ["", "a=1", "kv-prod", "1", " =1"] {
+            assert_eq!(neutralise(cell), cell);
+        }
+    }
+
+    #[test]
+    fn findings_csv_has_the_documented_columns_sorted_rows_and_no_formulas() {
+        let findings = [
+            finding("b-rule", Severity::Low, "dana@contoso.com"),
+            finding("a-rule", Severity::Critical, "@evil"),
+        ];
+        let rows = parse(&findings_csv(&findings).unwrap());
+        assert_eq!(rows[0], FINDINGS_COLUMNS);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1][1], "critical", "most severe first");
+        assert_eq!(rows[1][6], "'@evil");
+        assert_eq!(rows[1][9], "'=cmd|' /C calc'!A0");
+        assert_eq!(rows[1][10], "SecretDelete;SecretPurge");
+        assert_eq!(rows[1][14], "'-2+3 someone purged");
+        assert_eq!(
+            rows[1][16],
+            "2026-11-20T10:00:00.000000Z;2026-11-20T11:00:00.000000Z"
+        );
+        assert_eq!(rows[1][17], "a/PT1H.json:3;a/PT1H.json:9");
+        assert_eq!(rows[1][18], "c1;");
+        for row in &rows[1..] {
+            assert_eq!(row.len(), FINDINGS_COLUMNS.len());
+            for cell in row {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{cell:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_files_still_have_a_header() {
+        let rows = parse(&findings_csv(&[]).unwrap());
+        assert_eq!(rows, vec![FINDINGS_COLUMNS.map(str::to_owned).to_vec()]);
+        let rows = parse(&identities_csv(&[]).unwrap());
+        assert_eq!(rows, vec![IDENTITIES_COLUMNS.map(str::to_owned).to_vec()]);
+    }
+
+    #[test]
+    fn identities_csv_joins_lists_and_neutralises_client_info() {
+        let row = IdentityRow {
+            principal_id: None,
+            display_name: "unauthenticated callers".into(),
+            kind: "unauthenticated".into(),
+            credentials: vec![],
+            app_id: None,
+            upn: None,
+            managed_identity: None,
+            vaults: vec!["kv-a".into(), "kv-b".into()],
+            operations: vec!["Authentication".into()],
+            clients: vec![
+                "=HYPERLINK(\"http://x\")".into(),
+                "Mozilla/5.0 (X11; Linux)".into(),
+            ],
+            first_seen: "2026-11-20T10:00:00.000000Z".into(),
+            last_seen: "2026-11-20T10:00:00.000000Z".into(),
+            events: 4,
+            failures: 0,
+        };
+        let rows = parse(&identities_csv(&[row]).unwrap());
+        assert_eq!(rows[0], IDENTITIES_COLUMNS);
+        assert_eq!(rows[1][0], "");
+        assert_eq!(rows[1][7], "kv-a;kv-b");
+        assert_eq!(
+            rows[1][9],
+            "'=HYPERLINK(\"http://x\") | Mozilla/5.0 (X11; Linux)"
+        );
+        assert_eq!(rows[1][12], "4");
+    }
+}

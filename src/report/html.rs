@@ -1,0 +1,731 @@
+//! `report.html`: the run in one self-contained page for auditors.
+//!
+//! The page is rendered from the templates in `templates/` (embedded in the
+//! binary) by minijinja with HTML auto-escaping on for every template, so
+//! every value from the logs (UPNs, client info, object names, file names,
+//! rejection details) is escaped wherever it lands. The only markup inserted
+//! unescaped is the charts' SVG, which [`super::charts`] builds with escaped
+//! text. The page carries a Content-Security-Policy that allows no script at
+//! all and loads nothing: no CDN, no fonts, no images from anywhere.
+//!
+//! The page is deterministic: the same inputs give the same bytes except the
+//! generation time (`generated_at`, which the caller takes from
+//! `SOURCE_DATE_EPOCH` when it is set).
+//!
+//! # Sections
+//! The body is a list of [`Section`]s, each one partial template reading its
+//! data from the view. A later stage adds its section (unused permissions
+//! after the findings, abnormal-rate series after the activity charts) by
+//! adding its data to [`View`], a partial under `templates/partials/`, an
+//! entry in [`TEMPLATES`] and a line in [`sections`] that shows it only when
+//! it has something to say.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::analyze::activity::{Activity, IdentityRow};
+use crate::analyze::overview::{Overview, VaultActivity};
+use crate::analyze::policy::findings::sort_findings;
+use crate::analyze::policy::{Category, Finding, Severity};
+use crate::ingest::Ingested;
+use crate::report::charts::{self, Chart, thousands};
+use crate::report::summary::write_atomically;
+
+/// File name of the HTML report inside the output directory.
+pub const HTML_FILE: &str = "report.html";
+
+/// Everything a report is made from.
+pub struct ReportContext<'a> {
+    /// Events, rejections, inputs and record counts.
+    pub ingested: &'a Ingested,
+    pub overview: &'a Overview,
+    /// May be empty (no policy matched, or policies were not evaluated).
+    pub findings: &'a [Finding],
+    /// `file (n policies)` lines for the header.
+    pub policies: &'a [String],
+    /// What the run read, one line per argument (e.g. `sample-logs/ (170 files)`).
+    pub inputs_described: &'a [String],
+    /// When the report was made (the caller passes `SOURCE_DATE_EPOCH` when set).
+    pub generated_at: DateTime<Utc>,
+}
+
+/// The templates, embedded; names ending in `.css` are not HTML-escaped.
+pub const TEMPLATES: [(&str, &str); 8] = [
+    ("report.html", include_str!("../../templates/report.html")),
+    ("report.css", include_str!("../../templates/report.css")),
+    (
+        "partials/run.html",
+        include_str!("../../templates/partials/run.html"),
+    ),
+    (
+        "partials/findings-overview.html",
+        include_str!("../../templates/partials/findings-overview.html"),
+    ),
+    (
+        "partials/activity.html",
+        include_str!("../../templates/partials/activity.html"),
+    ),
+    (
+        "partials/findings.html",
+        include_str!("../../templates/partials/findings.html"),
+    ),
+    (
+        "partials/identities.html",
+        include_str!("../../templates/partials/identities.html"),
+    ),
+    (
+        "partials/data-quality.html",
+        include_str!("../../templates/partials/data-quality.html"),
+    ),
+];
+
+/// One part of the page body, with its entry in the table of contents.
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    /// Element id, the anchor the contents link to.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// Partial template that renders it.
+    pub template: &'static str,
+}
+
+/// The sections of a report, in page order.
+pub fn sections(_view: &View) -> Vec<Section> {
+    let section = |id, title, template| Section {
+        id,
+        title,
+        template,
+    };
+    vec![
+        section("run", "Run", "partials/run.html"),
+        section(
+            "findings-overview",
+            "Findings by severity and category",
+            "partials/findings-overview.html",
+        ),
+        section("activity", "Activity", "partials/activity.html"),
+        // Later: abnormal-rate series ("rates") go here, shown when there are any.
+        section("findings", "Findings", "partials/findings.html"),
+        // Later: unused permissions with the recommended grant go here.
+        section(
+            "identities",
+            "Identity inventory",
+            "partials/identities.html",
+        ),
+        section("data-quality", "Data quality", "partials/data-quality.html"),
+    ]
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    pub kvaudit_version: &'static str,
+    /// RFC 3339, UTC, seconds.
+    pub generated_at: String,
+    pub inputs_described: Vec<String>,
+    pub input_files: usize,
+    pub policies: Vec<String>,
+    pub records_read: u64,
+    pub records_analyzed: u64,
+    pub records_rejected: u64,
+    pub time_from: Option<String>,
+    pub time_to: Option<String>,
+    pub vaults: Vec<VaultActivity>,
+    pub identities: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeverityCount {
+    pub severity: &'static str,
+    pub findings: usize,
+    pub events: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CategoryRow {
+    pub category: &'static str,
+    /// Findings per severity, in [`SEVERITIES`] order.
+    pub counts: Vec<usize>,
+    pub total: usize,
+}
+
+/// Severities most severe first, as the report lists them.
+pub const SEVERITIES: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Info,
+];
+
+#[derive(Debug, Serialize)]
+pub struct FindingsOverview {
+    pub total: usize,
+    pub severities: Vec<SeverityCount>,
+    /// Categories with at least one finding, in [`Category::ALL`] order.
+    pub categories: Vec<CategoryRow>,
+    pub severity_names: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvidenceView {
+    pub time: String,
+    pub source: String,
+    pub correlation_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FindingView {
+    pub id: String,
+    pub rule: String,
+    pub category: &'static str,
+    pub severity: &'static str,
+    pub title: String,
+    pub principal: Option<String>,
+    pub principal_name: Option<String>,
+    pub principal_kind: String,
+    pub vault: String,
+    pub object: Option<String>,
+    pub operations: Vec<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub event_count: u64,
+    pub evidence: Vec<EvidenceView>,
+    pub message: String,
+    pub remediation: String,
+}
+
+impl From<&Finding> for FindingView {
+    fn from(f: &Finding) -> Self {
+        FindingView {
+            id: f.id.clone(),
+            rule: f.rule.clone(),
+            category: f.category.as_str(),
+            severity: f.severity.as_str(),
+            title: f.title.clone(),
+            principal: f.principal.clone(),
+            principal_name: f.principal_name.clone(),
+            principal_kind: f.principal_kind.clone(),
+            vault: f.vault.clone(),
+            object: f.object.clone(),
+            operations: f.operations.clone(),
+            first_seen: f.first_seen.clone(),
+            last_seen: f.last_seen.clone(),
+            event_count: f.event_count,
+            evidence: f
+                .evidence
+                .iter()
+                .map(|e| EvidenceView {
+                    time: e.time.clone(),
+                    source: e.source.clone(),
+                    correlation_id: e.correlation_id.clone(),
+                })
+                .collect(),
+            message: f.message.clone(),
+            remediation: f.remediation.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RejectionView {
+    pub reason: &'static str,
+    pub count: u64,
+    pub advice: &'static str,
+    /// `(file, line, detail)` of up to 20 examples.
+    pub examples: Vec<(String, u32, String)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LayoutCount {
+    pub layout: String,
+    pub files: usize,
+    pub records_read: u64,
+    pub records_rejected: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputView {
+    pub name: String,
+    pub layout: Option<&'static str>,
+    pub records_read: u64,
+    pub records_rejected: u64,
+}
+
+/// Most inputs with rejections listed by name; the rest are counted.
+pub const MAX_INPUTS_LISTED: usize = 50;
+
+#[derive(Debug, Serialize)]
+pub struct DataQualityView {
+    pub records_read: u64,
+    pub records_rejected: u64,
+    pub rejections: Vec<RejectionView>,
+    pub layouts: Vec<LayoutCount>,
+    /// Inputs with at least one rejection, by name, at most [`MAX_INPUTS_LISTED`].
+    pub inputs_with_rejections: Vec<InputView>,
+    pub inputs_with_rejections_total: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActivityView {
+    pub charts: Vec<Chart>,
+    pub bucket: &'static str,
+    pub authentication_challenges: u64,
+}
+
+/// Everything the templates read.
+#[derive(Debug, Serialize)]
+pub struct View {
+    pub run: RunView,
+    pub overview: FindingsOverview,
+    pub activity: ActivityView,
+    pub findings: Vec<FindingView>,
+    pub identities: Vec<IdentityRow>,
+    pub data_quality: DataQualityView,
+}
+
+fn findings_overview(findings: &[Finding]) -> FindingsOverview {
+    let severities = SEVERITIES
+        .iter()
+        .map(|s| SeverityCount {
+            severity: s.as_str(),
+            findings: findings.iter().filter(|f| f.severity == *s).count(),
+            events: findings
+                .iter()
+                .filter(|f| f.severity == *s)
+                .map(|f| f.event_count)
+                .sum(),
+        })
+        .collect();
+    let categories = Category::ALL
+        .iter()
+        .filter_map(|c| {
+            let of = |s: &Severity| {
+                findings
+                    .iter()
+                    .filter(|f| f.category == *c && f.severity == *s)
+                    .count()
+            };
+            let counts: Vec<usize> = SEVERITIES.iter().map(of).collect();
+            let total = counts.iter().sum();
+            (total > 0).then_some(CategoryRow {
+                category: c.as_str(),
+                counts,
+                total,
+            })
+        })
+        .collect();
+    FindingsOverview {
+        total: findings.len(),
+        severities,
+        categories,
+        severity_names: SEVERITIES.iter().map(|s| s.as_str()).collect(),
+    }
+}
+
+fn data_quality(ingested: &Ingested) -> DataQualityView {
+    let rejections = ingested
+        .rejections
+        .by_reason()
+        .into_iter()
+        .map(|(reason, count, examples)| RejectionView {
+            reason: reason.as_str(),
+            count,
+            advice: reason.advice(),
+            examples: examples
+                .iter()
+                .map(|e| (e.file.clone(), e.line, e.detail.clone()))
+                .collect(),
+        })
+        .collect();
+    let mut layouts: BTreeMap<String, LayoutCount> = BTreeMap::new();
+    for input in &ingested.inputs {
+        let layout = input.layout.unwrap_or("not recognised").to_owned();
+        let entry = layouts.entry(layout.clone()).or_insert(LayoutCount {
+            layout,
+            files: 0,
+            records_read: 0,
+            records_rejected: 0,
+        });
+        entry.files += 1;
+        entry.records_read += input.records_read;
+        entry.records_rejected += input.records_rejected;
+    }
+    let mut with_rejections: Vec<InputView> = ingested
+        .inputs
+        .iter()
+        .filter(|i| i.records_rejected > 0)
+        .map(|i| InputView {
+            name: i.name.clone(),
+            layout: i.layout,
+            records_read: i.records_read,
+            records_rejected: i.records_rejected,
+        })
+        .collect();
+    with_rejections.sort_by(|a, b| a.name.cmp(&b.name));
+    let total = with_rejections.len();
+    with_rejections.truncate(MAX_INPUTS_LISTED);
+    DataQualityView {
+        records_read: ingested.records_read,
+        records_rejected: ingested.rejections.total(),
+        rejections,
+        layouts: layouts.into_values().collect(),
+        inputs_with_rejections: with_rejections,
+        inputs_with_rejections_total: total,
+    }
+}
+
+/// Builds what the templates read from a run.
+pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
+    let activity =
+        Activity::of(&ctx.ingested.events).context("cannot aggregate the events for the report")?;
+    let charts = charts::activity_charts(&activity)?;
+    let mut findings = ctx.findings.to_vec();
+    sort_findings(&mut findings);
+    Ok(View {
+        run: RunView {
+            kvaudit_version: env!("CARGO_PKG_VERSION"),
+            generated_at: ctx.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            inputs_described: ctx.inputs_described.to_vec(),
+            input_files: ctx.ingested.inputs.len(),
+            policies: ctx.policies.to_vec(),
+            records_read: ctx.ingested.records_read,
+            records_analyzed: ctx.ingested.records_analyzed(),
+            records_rejected: ctx.ingested.rejections.total(),
+            time_from: ctx.overview.time_from.clone(),
+            time_to: ctx.overview.time_to.clone(),
+            vaults: ctx.overview.vaults.clone(),
+            identities: activity
+                .identities
+                .iter()
+                .filter(|i| !i.is_anonymous())
+                .count(),
+        },
+        overview: findings_overview(&findings),
+        activity: ActivityView {
+            charts,
+            bucket: activity.timeline.bucket.as_str(),
+            authentication_challenges: activity.authentication_challenges,
+        },
+        findings: findings.iter().map(FindingView::from).collect(),
+        identities: activity.identities,
+        data_quality: data_quality(ctx.ingested),
+    })
+}
+
+/// `2026-11-20T10:00:00.123000Z` as `2026-11-20 10:00:00`, for reading; other text unchanged.
+fn short_time(value: &str) -> String {
+    match (value.get(..10), value.get(11..19)) {
+        (Some(date), Some(time)) if value.as_bytes().get(10) == Some(&b'T') => {
+            format!("{date} {time}")
+        }
+        _ => value.to_owned(),
+    }
+}
+
+/// The template environment: every template HTML-escaped except the stylesheet.
+pub fn environment() -> anyhow::Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".css") {
+            AutoEscape::None
+        } else {
+            AutoEscape::Html
+        }
+    });
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()?,
+    );
+    env.add_filter("thousands", |n: u64| thousands(n));
+    env.add_filter("short_time", |s: String| short_time(&s));
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .with_context(|| format!("the embedded template {name} is invalid"))?;
+    }
+    Ok(env)
+}
+
+/// Renders the report page.
+pub fn render_html(ctx: &ReportContext) -> anyhow::Result<String> {
+    let view = view(ctx)?;
+    let sections = sections(&view);
+    let env = environment()?;
+    let template = env.get_template("report.html")?;
+    let html = template
+        .render(minijinja::context! {
+            view => Serde(&view),
+            sections => Serde(&sections),
+        })
+        .context("cannot render report.html")?;
+    Ok(html)
+}
+
+/// Writes `DIR/report.html` (atomically, creating `DIR`).
+pub fn write_html(dir: &Path, ctx: &ReportContext) -> anyhow::Result<()> {
+    let html = render_html(ctx)?;
+    write_atomically(&dir.join(HTML_FILE), html.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use chrono::TimeZone;
+    use indicatif::ProgressBar;
+
+    use super::*;
+    use crate::analyze::policy::Evidence;
+    use crate::ingest::{self, Input};
+
+    fn data(relative: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(relative)
+    }
+
+    fn ingest_files(paths: &[PathBuf]) -> Ingested {
+        let inputs: Vec<Input> = paths.iter().cloned().map(Input::File).collect();
+        ingest::ingest(&inputs, &ProgressBar::hidden()).unwrap()
+    }
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(seconds, 0).unwrap()
+    }
+
+    fn hostile_finding() -> Finding {
+        Finding {
+            id: "0123456789abcdef".into(),
+            rule: "kvaudit.sensitive.secret-delete".into(),
+            category: Category::SensitiveOperation,
+            severity: Severity::High,
+            title: "Secret deleted".into(),
+            principal: Some("66666666-7777-4888-9999-000000000000".into()),
+            principal_name: Some("<script>document.title='pwned-finding'</script>".into()),
+            principal_kind: "user".into(),
+            vault: "kv-payments-prod".into(),
+            object: Some("<img src=x onerror=\"document.title='pwned-object'\">".into()),
+            operations: vec!["SecretDelete".into()],
+            first_seen: "2026-11-20T11:04:00.000000Z".into(),
+            last_seen: "2026-11-20T11:04:00.000000Z".into(),
+            event_count: 1,
+            evidence: vec![Evidence {
+                correlation_id: Some("\"><script>document.title='pwned-evidence'</script>".into()),
+                source: "PT1H.json:6".into(),
+                time: "2026-11-20T11:04:00.000000Z".into(),
+            }],
+            message: "javascript:document.title='pwned-message' deleted a secret".into(),
+            remediation: "Enable soft delete and purge protection.".into(),
+        }
+    }
+
+    fn render(ingested: &Ingested, findings: &[Finding], generated_at: DateTime<Utc>) -> String {
+        let overview = Overview::of(&ingested.events).unwrap();
+        let policies = ["default pack (12 policies)".to_owned()];
+        let inputs = ["tests/data/ (1 file)".to_owned()];
+        render_html(&ReportContext {
+            ingested,
+            overview: &overview,
+            findings,
+            policies: &policies,
+            inputs_described: &inputs,
+            generated_at,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn every_template_parses() {
+        let env = environment().unwrap();
+        for (name, _) in TEMPLATES {
+            env.get_template(name).unwrap();
+        }
+    }
+
+    #[test]
+    fn report_has_every_section_and_chart_and_loads_nothing() {
+        let ingested = ingest_files(&[data("same-events/PT1H.json")]);
+        let html = render(&ingested, &[hostile_finding()], at(1_800_000_000));
+        for section in [
+            "run",
+            "findings-overview",
+            "activity",
+            "findings",
+            "identities",
+            "data-quality",
+        ] {
+            assert!(
+                html.contains(&format!("<section id=\"{section}\"")),
+                "{section}"
+            );
+            assert!(
+                html.contains(&format!("<a href=\"#{section}\">")),
+                "{section} in the contents"
+            );
+        }
+        for chart in [
+            "chart-activity",
+            "chart-outcomes",
+            "chart-identities",
+            "chart-heatmap",
+        ] {
+            assert!(
+                html.contains(&format!("<figure class=\"chart-figure\" id=\"{chart}\">")),
+                "{chart}"
+            );
+        }
+        assert_eq!(html.matches("<svg role=\"img\"").count(), 4);
+        assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none';"));
+        assert!(html.contains("kv-payments-prod"));
+        assert!(html.contains("2030-01-15T08:00:00Z"), "generation time");
+        for external in [
+            "<script",
+            "<link",
+            "<iframe",
+            "src=\"http",
+            "href=\"http",
+            "@import",
+            "url(",
+        ] {
+            assert!(!html.contains(external), "{external}");
+        }
+    }
+
+    #[test]
+    fn hostile_log_values_are_text() {
+        let ingested = ingest_files(&[data("hostile/PT1H.json")]);
+        assert!(
+            ingested.rejections.total() > 0,
+            "the fixture ends with a cut-off record"
+        );
+        let html = render(&ingested, &[hostile_finding()], at(0));
+        assert!(!html.contains("<script"), "no script element");
+        assert!(!html.contains("<img"), "no img element");
+        assert!(!html.contains("<svg onload"), "no injected svg element");
+        assert!(
+            !html.contains("<b>"),
+            "no injected markup from the vault name"
+        );
+        assert!(!html.contains("href=\"javascript"), "no javascript: link");
+        assert!(html.contains("&lt;script&gt;document.title=&#x27;pwned-upn&#x27;&lt;/script&gt;"));
+        assert!(html.contains("&lt;img src=x onerror="));
+        assert!(html.contains("&lt;script&gt;document.title=&#x27;pwned-finding&#x27;"));
+        assert!(html.contains("&quot;&gt;&lt;script&gt;document.title=&#x27;pwned-evidence&#x27;"));
+    }
+
+    #[test]
+    fn same_inputs_give_the_same_bytes_except_the_generation_time() {
+        let ingested = ingest_files(&[data("same-events/PT1H.json"), data("hostile/PT1H.json")]);
+        let findings = [hostile_finding()];
+        let a = render(&ingested, &findings, at(1_800_000_000));
+        let b = render(&ingested, &findings, at(1_800_000_000));
+        assert_eq!(a, b);
+        let c = render(&ingested, &findings, at(1_900_000_000));
+        assert_ne!(a, c);
+        let normalise = |html: &str, generated: DateTime<Utc>| {
+            html.replace(
+                &generated.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "GENERATED",
+            )
+            .replace(
+                &generated.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "GENERATED",
+            )
+        };
+        assert_eq!(
+            normalise(&a, at(1_800_000_000)),
+            normalise(&c, at(1_900_000_000))
+        );
+    }
+
+    #[test]
+    fn findings_are_summarised_by_severity_and_category() {
+        let ingested = ingest_files(&[data("same-events/PT1H.json")]);
+        let mut low = hostile_finding();
+        low.id = "fedcba9876543210".into();
+        low.severity = Severity::Low;
+        low.category = Category::BestPractice;
+        low.title = "Client secret in use".into();
+        let view = view(&ReportContext {
+            ingested: &ingested,
+            overview: &Overview::of(&ingested.events).unwrap(),
+            findings: &[low, hostile_finding()],
+            policies: &[],
+            inputs_described: &[],
+            generated_at: at(0),
+        })
+        .unwrap();
+        assert_eq!(view.overview.total, 2);
+        let counts: Vec<_> = view
+            .overview
+            .severities
+            .iter()
+            .map(|s| (s.severity, s.findings))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("critical", 0),
+                ("high", 1),
+                ("medium", 0),
+                ("low", 1),
+                ("info", 0)
+            ]
+        );
+        let categories: Vec<_> = view
+            .overview
+            .categories
+            .iter()
+            .map(|c| (c.category, c.total))
+            .collect();
+        assert_eq!(
+            categories,
+            [("sensitive-operation", 1), ("best-practice", 1)]
+        );
+        assert_eq!(view.findings[0].severity, "high", "most severe first");
+        assert_eq!(view.findings[0].evidence[0].source, "PT1H.json:6");
+    }
+
+    #[test]
+    fn an_empty_run_still_renders() {
+        let ingested = ingest_files(&[]);
+        let html = render(&ingested, &[], at(0));
+        assert!(html.contains("No events to chart."));
+        assert!(html.contains("No findings: no policy matched any event."));
+        assert!(html.contains("No identities"));
+        assert!(!html.contains("<svg"));
+    }
+
+    #[test]
+    fn write_html_writes_report_html() {
+        let ingested = ingest_files(&[data("same-events/PT1H.json")]);
+        let overview = Overview::of(&ingested.events).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nested/out");
+        let ctx = ReportContext {
+            ingested: &ingested,
+            overview: &overview,
+            findings: &[],
+            policies: &[],
+            inputs_described: &[],
+            generated_at: at(0),
+        };
+        write_html(&out, &ctx).unwrap();
+        let written = std::fs::read_to_string(out.join(HTML_FILE)).unwrap();
+        assert_eq!(written, render_html(&ctx).unwrap());
+        crate::report::csv::write_csv(&out, &ctx).unwrap();
+        let identities =
+            std::fs::read_to_string(out.join(crate::report::csv::IDENTITIES_CSV)).unwrap();
+        assert!(identities.starts_with("principal_id,display_name,kind,"));
+        assert!(identities.contains("dana.admin@contoso.com"));
+    }
+}

@@ -1,0 +1,85 @@
+//! `summary.json`: the run's account in one machine-readable file.
+//!
+//! Same inputs, same bytes: nothing here depends on the clock or the machine.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::analyze::overview::Overview;
+use crate::ingest::rejections::RejectReason;
+use crate::ingest::{Ingested, InputSummary};
+
+#[derive(Debug, Serialize)]
+pub struct RejectionSummary {
+    pub reason: RejectReason,
+    pub count: u64,
+    pub advice: &'static str,
+    /// Up to 20 located examples, `file:line: detail`.
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    pub kvaudit_version: &'static str,
+    pub records_read: u64,
+    pub records_analyzed: u64,
+    pub records_rejected: u64,
+    pub rejections: Vec<RejectionSummary>,
+    pub time_from: Option<&'a str>,
+    pub time_to: Option<&'a str>,
+    pub vaults: &'a [crate::analyze::overview::VaultActivity],
+    pub principals: &'a [crate::analyze::overview::PrincipalActivity],
+    pub top_operations: &'a [crate::analyze::overview::OperationCount],
+    pub outcomes: &'a crate::analyze::overview::OutcomeCounts,
+    pub inputs: &'a [InputSummary],
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(ingested: &'a Ingested, overview: &'a Overview) -> Summary<'a> {
+        let rejections = ingested
+            .rejections
+            .by_reason()
+            .into_iter()
+            .map(|(reason, count, examples)| RejectionSummary {
+                reason,
+                count,
+                advice: reason.advice(),
+                examples: examples.iter().map(ToString::to_string).collect(),
+            })
+            .collect();
+        Summary {
+            kvaudit_version: env!("CARGO_PKG_VERSION"),
+            records_read: ingested.records_read,
+            records_analyzed: ingested.records_analyzed(),
+            records_rejected: ingested.rejections.total(),
+            rejections,
+            time_from: overview.time_from.as_deref(),
+            time_to: overview.time_to.as_deref(),
+            vaults: &overview.vaults,
+            principals: &overview.principals,
+            top_operations: &overview.top_operations,
+            outcomes: &overview.outcomes,
+            inputs: &ingested.inputs,
+        }
+    }
+
+    /// Writes `summary.json` into `dir` (atomically: a reader never sees half a file).
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        let path = dir.join("summary.json");
+        let mut json = serde_json::to_vec_pretty(self)?;
+        json.push(b'\n');
+        write_atomically(&path, &json)
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}

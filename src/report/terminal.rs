@@ -1,0 +1,127 @@
+//! The terminal summary of a run: compact, aligned, coloured only where the
+//! terminal takes colour (anstream honours `NO_COLOR`, `CLICOLOR` and pipes).
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::analyze::overview::Overview;
+use crate::ingest::Ingested;
+
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+const WARN: Style = AnsiColor::Yellow.on_default().bold();
+const BAD: Style = AnsiColor::Red.on_default().bold();
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "0%".to_owned();
+    }
+    let p = part as f64 * 100.0 / whole as f64;
+    if p > 0.0 && p < 0.1 {
+        "<0.1%".to_owned()
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// How many principals the terminal lists; the JSON has them all.
+const TOP_PRINCIPALS: usize = 8;
+
+/// Prints the ingest and activity summary to `out`.
+pub fn print_summary(
+    out: &mut dyn Write,
+    ingested: &Ingested,
+    overview: &Overview,
+    out_dir: &std::path::Path,
+) -> std::io::Result<()> {
+    let read = ingested.records_read;
+    let rejected = ingested.rejections.total();
+    writeln!(
+        out,
+        "{BOLD}Records{BOLD:#}  {read} read, {} analysed, {}{rejected} rejected{:#} from {} input(s)",
+        ingested.records_analyzed(),
+        if rejected > 0 { WARN } else { Style::new() },
+        if rejected > 0 { WARN } else { Style::new() },
+        ingested.inputs.len(),
+    )?;
+    for (reason, count, examples) in ingested.rejections.by_reason() {
+        writeln!(
+            out,
+            "  {WARN}{count:>8} {reason}{WARN:#}  {DIM}{}{DIM:#}",
+            reason.advice()
+        )?;
+        for example in examples.iter().take(3) {
+            writeln!(out, "           {DIM}{example}{DIM:#}")?;
+        }
+    }
+    if let (Some(from), Some(to)) = (&overview.time_from, &overview.time_to) {
+        writeln!(out, "{BOLD}Time{BOLD:#}     {from} .. {to}")?;
+    }
+    if !overview.vaults.is_empty() {
+        writeln!(out, "{BOLD}Vaults{BOLD:#}   {}", overview.vaults.len())?;
+        for vault in &overview.vaults {
+            writeln!(
+                out,
+                "  {:<28} {:>9} events  {DIM}{} .. {}{DIM:#}",
+                vault.name, vault.events, vault.time_from, vault.time_to
+            )?;
+        }
+    }
+    if !overview.principals.is_empty() {
+        writeln!(
+            out,
+            "{BOLD}Identities{BOLD:#} {}",
+            overview.principals.len()
+        )?;
+        for p in overview.principals.iter().take(TOP_PRINCIPALS) {
+            let who = p
+                .name
+                .as_deref()
+                .or(p.id.as_deref())
+                .unwrap_or("(no identity)");
+            writeln!(out, "  {who:<44} {:<18} {:>9} events", p.kind, p.events)?;
+        }
+        if overview.principals.len() > TOP_PRINCIPALS {
+            writeln!(
+                out,
+                "  {DIM}... {} more in summary.json{DIM:#}",
+                overview.principals.len() - TOP_PRINCIPALS
+            )?;
+        }
+    }
+    if !overview.top_operations.is_empty() {
+        writeln!(out, "{BOLD}Operations{BOLD:#}")?;
+        for op in &overview.top_operations {
+            writeln!(
+                out,
+                "  {:<32} {:>9}  {DIM}{} failed{DIM:#}",
+                op.operation,
+                op.events,
+                percent(op.failures, op.events)
+            )?;
+        }
+    }
+    let o = &overview.outcomes;
+    let all = ingested.records_analyzed();
+    if all > 0 {
+        let denied_style = if o.denied > 0 { BAD } else { Style::new() };
+        writeln!(
+            out,
+            "{BOLD}Outcomes{BOLD:#} {} ok, {denied_style}{} denied (401/403){denied_style:#}, {} not found, {} throttled (429), {} server errors, {} other; {} routine authentication challenges",
+            percent(o.success, all),
+            percent(o.denied, all),
+            percent(o.not_found, all),
+            percent(o.throttled, all),
+            percent(o.server_error, all),
+            percent(o.other, all),
+            o.authentication_challenges,
+        )?;
+    }
+    writeln!(
+        out,
+        "{DIM}Wrote {}{DIM:#}",
+        out_dir.join("summary.json").display()
+    )?;
+    Ok(())
+}
