@@ -59,3 +59,24 @@ fn the_same_run_writes_the_same_summary() {
     let (_, _, second) = audit(&[input.to_str().unwrap()]);
     assert_eq!(first, second);
 }
+
+#[test]
+fn the_bundled_sample_logs_load_completely() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    let (code, text, summary) = audit(&[samples.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(summary["records_rejected"], 0, "{text}");
+    // sample-logs/README.md: 37,682 records at seed 42, scale 1
+    assert_eq!(summary["records_read"], 37_682);
+    let layouts: std::collections::BTreeSet<&str> = summary["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["layout"].as_str().unwrap())
+        .collect();
+    assert_eq!(layouts, ["json-document", "json-lines"].into());
+    assert!(
+        text.contains("id-payments-api"),
+        "managed identities are named: {text}"
+    );
+}

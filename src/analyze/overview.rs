@@ -21,6 +21,7 @@ pub struct VaultActivity {
 pub struct PrincipalActivity {
     /// Object id; `None` for calls without one (unauthenticated challenges).
     pub id: Option<String>,
+    /// UPN for users, the resource name for managed identities.
     pub name: Option<String>,
     pub kind: String,
     pub events: u64,
@@ -84,6 +85,16 @@ fn is_challenge() -> Expr {
         .and(col("http_status").eq(lit(401)))
 }
 
+/// The last segment of a resource id: a managed identity's (or its host's) name.
+fn resource_name(resource_id: &str) -> String {
+    resource_id
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(resource_id)
+        .to_owned()
+}
+
 impl Overview {
     pub fn of(events: &DataFrame) -> PolarsResult<Overview> {
         if events.height() == 0 {
@@ -135,6 +146,11 @@ impl Overview {
                     .drop_nulls()
                     .first()
                     .alias("name"),
+                col("managed_identity")
+                    .cast(DataType::String)
+                    .drop_nulls()
+                    .first()
+                    .alias("managed_identity_id"),
             ])
             .sort(
                 ["events", "principal_id"],
@@ -151,12 +167,15 @@ impl Overview {
                     .into_iter()
                     .zip(counts(principals.column("events")?)?),
             )
-            .map(|((id, kind), (name, events))| PrincipalActivity {
-                id,
-                name,
-                kind: kind.unwrap_or_else(|| "unknown".to_owned()),
-                events,
-            })
+            .zip(strings(principals.column("managed_identity_id")?)?)
+            .map(
+                |(((id, kind), (name, events)), managed_identity)| PrincipalActivity {
+                    id,
+                    name: name.or_else(|| managed_identity.as_deref().map(resource_name)),
+                    kind: kind.unwrap_or_else(|| "unknown".to_owned()),
+                    events,
+                },
+            )
             .collect();
 
         let operations = lf

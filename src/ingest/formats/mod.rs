@@ -121,10 +121,7 @@ impl<'f> Batch<'f> {
 
     /// Parses every line of `text`, the first being line `first_line`.
     pub fn add_lines(&mut self, text: &[u8], first_line: u32) {
-        let mut line_no = first_line;
-        for line in text.split(|&b| b == b'\n') {
-            let line_here = line_no;
-            line_no += 1;
+        for (line_here, line) in (first_line..).zip(text.split(|&b| b == b'\n')) {
             let trimmed = line.trim_ascii();
             if trimmed.is_empty() {
                 continue;
