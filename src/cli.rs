@@ -11,8 +11,8 @@ use crate::commands;
 pub mod exit {
     /// The audit ran and nothing crossed the line the caller drew.
     pub const OK: u8 = 0;
-    /// The audit ran and failed the caller's bar: a rejected record under
-    /// `--strict` (later: a finding at or above `--fail-on`).
+    /// The audit ran and failed the caller's bar: a finding at or above
+    /// `--fail-on`, or a rejected record under `--strict`.
     pub const FAILED_CHECK: u8 = 1;
     /// The audit could not run: bad arguments, unreadable paths, an internal error.
     pub const ERROR: u8 = 2;
@@ -21,7 +21,8 @@ pub mod exit {
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  the audit ran; nothing failed the checks you asked for
-  1  the audit ran and failed a check: with --strict, a record was rejected
+  1  the audit ran and failed a check: a finding at or above --fail-on,
+     or, with --strict, a rejected record
   2  the audit could not run (bad arguments, missing paths, internal error)";
 
 #[derive(Debug, Parser)]
@@ -39,6 +40,21 @@ pub enum Command {
     /// Write synthetic Key Vault audit logs (the bundled samples, benchmark data).
     #[command(hide = true)]
     GenerateLogs(GenerateArgs),
+    /// Validate policies against the schema, or run their test cases.
+    Policy(commands::policy::PolicyArgs),
+    /// Show the Cedar request built from one event and which policies matched.
+    Explain(commands::explain::ExplainArgs),
+}
+
+/// Output files `audit` can write into `--out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// summary.json and findings.json
+    Json,
+    /// findings.csv and identities.csv
+    Csv,
+    /// report.html
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -50,9 +66,21 @@ pub struct AuditArgs {
     /// Directory for summary.json and the reports.
     #[arg(long, short, default_value = "reports", value_name = "DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub policy: commands::policy::PolicySelection,
+    /// Exit with code 1 if any finding is at or above this severity
+    /// (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<crate::analyze::policy::Severity>,
     /// Exit with code 1 if any record was rejected.
     #[arg(long)]
     pub strict: bool,
+    /// Files to write into --out (comma-separated). summary.json is always written.
+    #[arg(long, value_delimiter = ',', default_value = "json,csv,html")]
+    pub format: Vec<OutputFormat>,
+    /// Print findings as JSON lines on stdout instead of the summary table.
+    #[arg(long)]
+    pub json: bool,
     /// Do not print the summary (errors are still printed).
     #[arg(long, short)]
     pub quiet: bool,
@@ -89,6 +117,8 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(&args),
         Command::GenerateLogs(args) => commands::generate::run(&args),
+        Command::Policy(args) => commands::policy::run(&args),
+        Command::Explain(args) => commands::explain::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -19,7 +19,11 @@ use kvaudit::analyze::policy::{Category, Evidence, Finding, Severity};
 use kvaudit::ingest::{self, Input};
 use kvaudit::report::html::{HTML_FILE, ReportContext, write_html};
 
-const CHROMIUM_CANDIDATES: [&str; 3] = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+const CHROMIUM_CANDIDATES: [&str; 3] = [
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The Chromium binary, or `None` when the browser tests are to be skipped.
@@ -27,7 +31,11 @@ fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("KVAUDIT_CHROMIUM") {
         return Some(PathBuf::from(path));
     }
-    if let Some(path) = CHROMIUM_CANDIDATES.iter().map(Path::new).find(|p| p.exists()) {
+    if let Some(path) = CHROMIUM_CANDIDATES
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+    {
         return Some(path.to_owned());
     }
     if std::env::var("KVAUDIT_SKIP_BROWSER").as_deref() == Ok("1") {
@@ -43,7 +51,9 @@ fn chromium() -> Option<PathBuf> {
 }
 
 fn data(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(relative)
 }
 
 fn hostile_finding() -> Finding {
@@ -82,7 +92,10 @@ fn write_report(dir: &Path) -> PathBuf {
     let overview = Overview::of(&ingested.events).unwrap();
     let findings = [hostile_finding()];
     let policies = ["default pack (embedded)".to_owned()];
-    let described = ["tests/data/same-events/PT1H.json".to_owned(), "tests/data/hostile/PT1H.json".to_owned()];
+    let described = [
+        "tests/data/same-events/PT1H.json".to_owned(),
+        "tests/data/hostile/PT1H.json".to_owned(),
+    ];
     write_html(
         dir,
         &ReportContext {
@@ -127,7 +140,10 @@ fn run_chromium(chromium: &Path, work: &Path, page: &Path, extra: &[String]) -> 
             "--enable-logging=stderr",
             "--v=0",
         ])
-        .arg(format!("--user-data-dir={}", work.join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            work.join("profile").display()
+        ))
         .args(extra)
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())
@@ -160,7 +176,10 @@ fn visit(chromium: &Path, page: &Path) -> Visit {
         chromium,
         work.path(),
         page,
-        &[format!("--log-net-log={}", net_log.display()), "--dump-dom".to_owned()],
+        &[
+            format!("--log-net-log={}", net_log.display()),
+            "--dump-dom".to_owned(),
+        ],
     );
     let console = stderr
         .lines()
@@ -212,24 +231,72 @@ fn report_renders_offline_with_every_section_and_chart_and_runs_no_hostile_conte
     let visit = visit(&chromium, &page);
     let dom = &visit.dom;
 
-    for section in ["run", "findings-overview", "activity", "findings", "identities", "data-quality"] {
-        assert!(dom.contains(&format!("<section id=\"{section}\"")), "section {section} missing");
+    for section in [
+        "run",
+        "findings-overview",
+        "activity",
+        "findings",
+        "identities",
+        "data-quality",
+    ] {
+        assert!(
+            dom.contains(&format!("<section id=\"{section}\"")),
+            "section {section} missing"
+        );
     }
-    for chart in ["chart-activity", "chart-outcomes", "chart-identities", "chart-heatmap"] {
-        assert!(dom.contains(&format!("id=\"{chart}\"")), "chart {chart} missing");
-        assert!(dom.contains(&format!("<title id=\"{chart}-title\">")), "chart {chart} has no title");
+    for chart in [
+        "chart-activity",
+        "chart-outcomes",
+        "chart-identities",
+        "chart-heatmap",
+    ] {
+        assert!(
+            dom.contains(&format!("id=\"{chart}\"")),
+            "chart {chart} missing"
+        );
+        assert!(
+            dom.contains(&format!("<title id=\"{chart}-title\">")),
+            "chart {chart} has no title"
+        );
     }
-    assert_eq!(dom.matches("<svg role=\"img\"").count(), 4, "four inline SVG charts");
-    assert!(dom.contains("id=\"finding-0123456789abcdef\""), "the finding is listed");
+    assert_eq!(
+        dom.matches("<svg role=\"img\"").count(),
+        4,
+        "four inline SVG charts"
+    );
+    assert!(
+        dom.contains("id=\"finding-0123456789abcdef\""),
+        "the finding is listed"
+    );
 
     // Hostile values are text: no element they spelled exists, no script ran.
     let title = document_title(dom);
-    assert!(title.starts_with("kvaudit report"), "title changed to {title:?}");
-    assert!(!title.contains("pwned"), "a hostile script ran: title {title:?}");
-    for element in ["<script", "<img", "<svg onload", "<b>", "<iframe", "<object", "<embed"] {
-        assert!(!dom.contains(element), "the DOM has an injected {element} element");
+    assert!(
+        title.starts_with("kvaudit report"),
+        "title changed to {title:?}"
+    );
+    assert!(
+        !title.contains("pwned"),
+        "a hostile script ran: title {title:?}"
+    );
+    for element in [
+        "<script",
+        "<img",
+        "<svg onload",
+        "<b>",
+        "<iframe",
+        "<object",
+        "<embed",
+    ] {
+        assert!(
+            !dom.contains(element),
+            "the DOM has an injected {element} element"
+        );
     }
-    assert!(!dom.contains("href=\"javascript"), "the DOM has a javascript: link");
+    assert!(
+        !dom.contains("href=\"javascript"),
+        "the DOM has a javascript: link"
+    );
     for shown in [
         "&lt;script&gt;document.title='pwned-upn'&lt;/script&gt;",
         "&lt;img src=x onerror=\"document.title='pwned-img'\"&gt;",
@@ -237,11 +304,22 @@ fn report_renders_offline_with_every_section_and_chart_and_runs_no_hostile_conte
         "\"&gt;&lt;script&gt;document.title='pwned-evidence'&lt;/script&gt;",
         "javascript:document.title='pwned-message'",
     ] {
-        assert!(dom.contains(shown), "the hostile value {shown:?} is not shown as text");
+        assert!(
+            dom.contains(shown),
+            "the hostile value {shown:?} is not shown as text"
+        );
     }
 
-    assert!(visit.console.is_empty(), "console messages:\n{}", visit.console.join("\n"));
-    assert!(visit.requests.is_empty(), "the page made network requests: {:?}", visit.requests);
+    assert!(
+        visit.console.is_empty(),
+        "console messages:\n{}",
+        visit.console.join("\n")
+    );
+    assert!(
+        visit.requests.is_empty(),
+        "the page made network requests: {:?}",
+        visit.requests
+    );
 }
 
 #[test]
@@ -258,13 +336,23 @@ fn the_content_security_policy_stops_script_that_escaping_missed() {
     std::fs::write(&injected, html).unwrap();
     let visit = visit(&chromium, &injected);
     let title = document_title(&visit.dom);
-    assert!(title.starts_with("kvaudit report"), "the injected script ran: title {title:?}");
     assert!(
-        visit.console.iter().any(|line| line.contains("Content Security Policy")),
+        title.starts_with("kvaudit report"),
+        "the injected script ran: title {title:?}"
+    );
+    assert!(
+        visit
+            .console
+            .iter()
+            .any(|line| line.contains("Content Security Policy")),
         "Chromium reported no CSP block:\n{}",
         visit.console.join("\n")
     );
-    assert!(visit.requests.is_empty(), "the injected image was requested: {:?}", visit.requests);
+    assert!(
+        visit.requests.is_empty(),
+        "the injected image was requested: {:?}",
+        visit.requests
+    );
 }
 
 #[test]
@@ -277,9 +365,36 @@ fn report_screenshot_is_drawn() {
         &chromium,
         out.path(),
         &page,
-        &[format!("--screenshot={}", shot.display()), "--window-size=1280,2400".to_owned()],
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2400".to_owned(),
+        ],
     );
     let png = std::fs::read(&shot).expect("Chromium wrote a screenshot");
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "the screenshot is a PNG");
-    assert!(png.len() > 20_000, "the screenshot is nearly empty ({} bytes)", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "the screenshot is a PNG"
+    );
+    assert!(
+        png.len() > 20_000,
+        "the screenshot is nearly empty ({} bytes)",
+        png.len()
+    );
+}
+
+/// The request check above would pass vacuously if the net log missed page
+/// requests: a page without a CSP that loads an image must show up in it.
+#[test]
+fn the_request_check_sees_what_a_page_loads() {
+    let Some(chromium) = chromium() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let page = out.path().join("loads-an-image.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><html><head><title>t</title></head>\
+         <body><img src=\"http://example.invalid/x.png\" alt=\"\"></body></html>",
+    )
+    .unwrap();
+    let visit = visit(&chromium, &page);
+    assert_eq!(visit.requests, ["http://example.invalid/x.png"]);
 }

@@ -488,6 +488,9 @@ fn display_name(
     }
 }
 
+/// A principal as the inventory groups it: object id and identity kind.
+type PrincipalKey = (Option<String>, String);
+
 /// One row per principal (object id and identity kind), most events first.
 pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> {
     if events.height() == 0 {
@@ -543,7 +546,7 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
         ])
         .agg([len().alias("n")])
         .collect()?;
-    let mut by_principal: BTreeMap<(Option<String>, String), Vec<(u64, String)>> = BTreeMap::new();
+    let mut by_principal: BTreeMap<PrincipalKey, Vec<(u64, String)>> = BTreeMap::new();
     for ((id, kind), (client, n)) in strings(clients.column("principal_id")?)?
         .into_iter()
         .zip(strings(clients.column("identity_kind")?)?)
@@ -677,7 +680,7 @@ mod tests {
         df.lazy()
             .with_columns([
                 col("time").cast(DataType::Datetime(TimeUnit::Nanoseconds, None)),
-                col("http_status").cast(DataType::UInt16),
+                col("http_status").cast(DataType::UInt32),
                 col("vault").cast(cat.clone()),
                 col("operation").cast(cat.clone()),
                 col("principal_id").cast(cat.clone()),

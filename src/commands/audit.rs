@@ -1,13 +1,20 @@
 //! `kvaudit audit`: ingest the logs, analyse them, report.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+
 use crate::analyze::overview::Overview;
-use crate::cli::{AuditArgs, exit};
+use crate::analyze::policy::{self, LoadedPolicies};
+use crate::cli::{AuditArgs, OutputFormat, exit};
 use crate::ingest::{self, Input};
+use crate::report::csv::write_csv;
+use crate::report::findings::write_findings;
+use crate::report::html::{ReportContext, write_html};
 use crate::report::summary::Summary;
 use crate::report::terminal;
 
@@ -51,7 +58,24 @@ impl StageTimer {
     }
 }
 
+/// When the report says it was made: `SOURCE_DATE_EPOCH` if set, so that
+/// reproducible runs give identical reports, else now.
+fn generation_time() -> anyhow::Result<DateTime<Utc>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(epoch) => {
+            let seconds: i64 = epoch.trim().parse().with_context(|| {
+                format!("SOURCE_DATE_EPOCH={epoch:?} is not a number of seconds")
+            })?;
+            DateTime::from_timestamp(seconds, 0)
+                .with_context(|| format!("SOURCE_DATE_EPOCH={epoch} is out of range"))
+        }
+        Err(_) => Ok(Utc::now()),
+    }
+}
+
 pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
+    // Policies first: a broken policy should fail before minutes of reading.
+    let policies = LoadedPolicies::load(&args.policy.options())?;
     let inputs = ingest::inputs::expand(&args.paths)?;
     if inputs.is_empty() {
         anyhow::bail!(
@@ -70,18 +94,74 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
 
     let overview = Overview::of(&ingested.events)?;
     timer.done("overview");
+    let evaluation = policy::evaluate(&ingested.events, &policies)?;
+    timer.done("cedar");
+    if args.timings {
+        eprintln!(
+            "cedar {} events, {} requests evaluated, {} decisions, {:.0} decisions/s",
+            evaluation.events,
+            evaluation.requests_evaluated,
+            evaluation.decisions,
+            evaluation.decisions_per_second()
+        );
+    }
+
     Summary::new(&ingested, &overview).write(&args.out)?;
+    if args.format.contains(&OutputFormat::Json) {
+        write_findings(&args.out, &evaluation.findings)?;
+    }
+    let policies_described = policies.describe();
+    let inputs_described: Vec<String> = ingested
+        .inputs
+        .iter()
+        .map(|i| format!("{} ({} records)", i.name, i.records_read))
+        .collect();
+    let context = ReportContext {
+        ingested: &ingested,
+        overview: &overview,
+        findings: &evaluation.findings,
+        policies: &policies_described,
+        inputs_described: &inputs_described,
+        generated_at: generation_time()?,
+    };
+    if args.format.contains(&OutputFormat::Csv) {
+        write_csv(&args.out, &context)?;
+    }
+    if args.format.contains(&OutputFormat::Html) {
+        write_html(&args.out, &context)?;
+    }
     timer.done("report");
-    if !args.quiet {
+
+    if args.json {
+        let mut stdout = std::io::stdout().lock();
+        for finding in &evaluation.findings {
+            serde_json::to_writer(&mut stdout, finding)?;
+            writeln!(stdout)?;
+        }
+    } else if !args.quiet {
         let mut stdout = anstream::stdout().lock();
         terminal::print_summary(&mut stdout, &ingested, &overview, &args.out)?;
+        terminal::print_findings(&mut stdout, &evaluation.findings)?;
+    }
+
+    let mut code = exit::OK;
+    if let Some(bar) = args.fail_on {
+        let failing = evaluation
+            .findings
+            .iter()
+            .filter(|f| f.severity >= bar)
+            .count();
+        if failing > 0 {
+            eprintln!("kvaudit: {failing} finding(s) at or above {bar} (--fail-on {bar})");
+            code = exit::FAILED_CHECK;
+        }
     }
     if args.strict && !ingested.rejections.is_empty() {
         eprintln!(
             "kvaudit: {} record(s) rejected and --strict is set",
             ingested.rejections.total()
         );
-        return Ok(exit::FAILED_CHECK);
+        code = exit::FAILED_CHECK;
     }
-    Ok(exit::OK)
+    Ok(code)
 }

@@ -53,7 +53,9 @@ fn matching_rows(events: &DataFrame, args: &ExplainArgs) -> anyhow::Result<Vec<I
         let files = events.column("source_file")?.cast(&DataType::String)?;
         let lines = events.column("source_line")?.cast(&DataType::UInt32)?;
         for (i, (f, l)) in files.str()?.iter().zip(lines.u32()?.iter()).enumerate() {
-            let same_file = f.is_some_and(|f| f == file || f.ends_with(&format!("/{file}")) || file.ends_with(&format!("/{f}")));
+            let same_file = f.is_some_and(|f| {
+                f == file || f.ends_with(&format!("/{file}")) || file.ends_with(&format!("/{f}"))
+            });
             if same_file && l == Some(line) {
                 rows.push(i as IdxSize);
             }
@@ -89,7 +91,11 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
     let prepared = Prepared::new(events, &policies)?;
     let mut out = anstream::stdout().lock();
     if rows.len() > MAX_EVENTS {
-        writeln!(out, "{} events match; explaining the first {MAX_EVENTS}\n", rows.len())?;
+        writeln!(
+            out,
+            "{} events match; explaining the first {MAX_EVENTS}\n",
+            rows.len()
+        )?;
     }
     let files = events.column("source_file")?.cast(&DataType::String)?;
     let lines = events.column("source_line")?.cast(&DataType::UInt32)?;
@@ -126,16 +132,28 @@ fn explain_one(
     let same = prepared.table.rows[i].len();
 
     writeln!(out, "Event {source} at {time}")?;
-    writeln!(out, "\nRequest (stands for {same} identical event{} in that hour):", if same == 1 { "" } else { "s" })?;
+    writeln!(
+        out,
+        "\nRequest (stands for {same} identical event{} in that hour):",
+        if same == 1 { "" } else { "s" }
+    )?;
     writeln!(out, "  principal: {}", key.principal_uid())?;
     write!(out, "  action:    {action}")?;
     if !policies.actions.is_known(&key.operation) {
-        write!(out, "  (operation `{}` is not in the schema)", key.operation)?;
+        write!(
+            out,
+            "  (operation `{}` is not in the schema)",
+            key.operation
+        )?;
     }
     writeln!(out, "\n             in groups: {}", groups.join(", "))?;
     writeln!(out, "  resource:  {}", key.resource_uid())?;
     let context = serde_json::to_string_pretty(&key.context_json(prepared.usage_of(key)))?;
-    writeln!(out, "  context:   {}", context.replace('\n', "\n             "))?;
+    writeln!(
+        out,
+        "  context:   {}",
+        context.replace('\n', "\n             ")
+    )?;
 
     writeln!(out, "\nEntities:")?;
     let mut shown = vec![key.principal_uid(), key.resource_uid()];
@@ -173,7 +191,10 @@ fn explain_one(
         };
         writeln!(out, "  EXEMPT by {}: {reason}", describe(id))?;
         print_text(out, id)?;
-        writeln!(out, "  (rules are not consulted for exempt requests: no findings)")?;
+        writeln!(
+            out,
+            "  (rules are not consulted for exempt requests: no findings)"
+        )?;
     } else {
         if outcome.rules.is_empty() {
             writeln!(out, "  no rule matched")?;
@@ -194,7 +215,9 @@ fn explain_one(
         let not_matched: Vec<&str> = policies
             .policies
             .iter()
-            .filter(|(id, p)| matches!(p.kind, PolicyKind::Rule { .. }) && !outcome.rules.contains(id))
+            .filter(|(id, p)| {
+                matches!(p.kind, PolicyKind::Rule { .. }) && !outcome.rules.contains(id)
+            })
             .map(|(id, _)| id.as_str())
             .collect();
         if !not_matched.is_empty() {
@@ -202,7 +225,10 @@ fn explain_one(
         }
         if policies.has_baseline() {
             if outcome.outside_baseline {
-                writeln!(out, "  OUTSIDE BASELINE: no baseline permit covers this request ({OUTSIDE_BASELINE} finding)")?;
+                writeln!(
+                    out,
+                    "  OUTSIDE BASELINE: no baseline permit covers this request ({OUTSIDE_BASELINE} finding)"
+                )?;
             } else {
                 let ids: Vec<String> = outcome.baseline.iter().map(|id| describe(id)).collect();
                 writeln!(out, "  within the baseline: {}", ids.join(", "))?;

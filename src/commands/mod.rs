@@ -1,4 +1,6 @@
 //! One module per subcommand: each wires the pipeline stages for its job.
 
 pub mod audit;
+pub mod explain;
 pub mod generate;
+pub mod policy;

@@ -122,10 +122,15 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
         }
     }
     let mut out = anstream::stdout().lock();
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     writeln!(
         out,
-        "policies valid: {} ({rules} rules, {baseline} baseline permits, {exemptions} exemptions)",
-        policies.len()
+        "policies valid: {} ({}, {}, {})",
+        policies.len(),
+        count(rules, "rule", "rules"),
+        count(baseline, "baseline permit", "baseline permits"),
+        count(exemptions, "exemption", "exemptions"),
     )?;
     for line in policies.describe() {
         writeln!(out, "  {line}")?;
@@ -142,11 +147,19 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
 fn test(args: &TestArgs) -> anyhow::Result<u8> {
     let (sources, files) = match &args.dir {
         None => (
-            if args.no_default_policies { Vec::new() } else { Source::default_pack() },
+            if args.no_default_policies {
+                Vec::new()
+            } else {
+                Source::default_pack()
+            },
             default_test_files(),
         ),
         Some(dir) => {
-            let mut sources = if args.no_default_policies { Vec::new() } else { Source::default_pack() };
+            let mut sources = if args.no_default_policies {
+                Vec::new()
+            } else {
+                Source::default_pack()
+            };
             let has_policies = walkdir::WalkDir::new(dir)
                 .into_iter()
                 .filter_map(Result::ok)

@@ -223,6 +223,15 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `1 event`, `2 events`.
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", thousands(n))
+    }
+}
+
 /// A y-axis maximum with some head room.
 fn y_max(max: u64) -> u64 {
     (max + max / 10).max(max + 1)
@@ -262,7 +271,7 @@ fn draw_lines(
     let (ticks, step) = time_ticks(timeline);
     let mut chart = ChartBuilder::on(area)
         .margin(10)
-        .margin_right(20)
+        .margin_right(48)
         .x_label_area_size(if x_axis { 36 } else { 8 })
         .y_label_area_size(70)
         .build_cartesian_2d((0..(n - 1).max(1)).with_key_points(ticks), 0..y_max(max))
@@ -356,9 +365,9 @@ pub fn activity_over_time(activity: &Activity) -> anyhow::Result<Chart> {
     for series in vaults.iter().take(MAX_VAULT_LINES) {
         let _ = write!(
             description,
-            " {}: {} events",
+            " {}: {}",
             series.name,
-            thousands(series.total())
+            count(series.total(), "event")
         );
         if let Some(peak) = peak(timeline, series) {
             let _ = write!(description, ", {peak}");
@@ -463,10 +472,10 @@ pub fn top_identities(top: &[&IdentityRow]) -> anyhow::Result<Chart> {
     for row in top {
         let _ = write!(
             description,
-            " {} ({}): {} events, {} failed.",
+            " {} ({}): {}, {} failed.",
             row.display_name,
             row.kind,
-            thousands(row.events),
+            count(row.events, "event"),
             thousands(row.failures)
         );
     }
@@ -482,7 +491,8 @@ pub fn top_identities(top: &[&IdentityRow]) -> anyhow::Result<Chart> {
                 .margin_right(30)
                 .x_label_area_size(30)
                 .y_label_area_size(330)
-                .build_cartesian_2d(0..y_max(max), (0..n).into_segmented())
+                // plotters' integer ranges include their end: 0..n-1 is n rows.
+                .build_cartesian_2d(0..y_max(max), (0..n.saturating_sub(1)).into_segmented())
                 .map_err(plot_error)?;
             let y_formatter = |v: &SegmentValue<u32>| match v {
                 // Row 0 (the busiest) at the top.
@@ -566,12 +576,12 @@ pub fn hour_of_week(heatmap: &HourOfWeek) -> anyhow::Result<Chart> {
     let max = heatmap.max();
     let mut description =
         String::from("Events by weekday and hour of day (UTC); darker cells had more events.");
-    if let Some((day, hour, count)) = heatmap.busiest() {
+    if let Some((day, hour, events)) = heatmap.busiest() {
         let _ = write!(
             description,
-            " Busiest: {} {hour:02}:00-{hour:02}:59 with {} events.",
+            " Busiest: {} {hour:02}:00-{hour:02}:59 with {}.",
             WEEKDAYS[day],
-            thousands(count)
+            count(events, "event")
         );
     }
     let totals: Vec<String> = heatmap
@@ -588,8 +598,8 @@ pub fn hour_of_week(heatmap: &HourOfWeek) -> anyhow::Result<Chart> {
         .sum();
     let _ = write!(
         description,
-        " Between 22:00 and 06:00: {} events.",
-        thousands(quiet)
+        " Between 22:00 and 06:00: {}.",
+        count(quiet, "event")
     );
 
     render(
@@ -603,7 +613,8 @@ pub fn hour_of_week(heatmap: &HourOfWeek) -> anyhow::Result<Chart> {
                 .margin(10)
                 .x_label_area_size(30)
                 .y_label_area_size(50)
-                .build_cartesian_2d((0u32..24).into_segmented(), (0u32..7).into_segmented())
+                // plotters' integer ranges include their end: 24 hours, 7 days.
+                .build_cartesian_2d((0u32..23).into_segmented(), (0u32..6).into_segmented())
                 .map_err(plot_error)?;
             let x_formatter = |v: &SegmentValue<u32>| match v {
                 SegmentValue::CenterOf(h) if *h < 24 => format!("{h:02}"),
@@ -648,7 +659,8 @@ pub fn hour_of_week(heatmap: &HourOfWeek) -> anyhow::Result<Chart> {
             let steps = 20;
             let step_height = (height as i32 - 20) / steps;
             for s in 0..steps {
-                let value = max as f64 * f64::from(steps - s) / f64::from(steps);
+                // Top: the maximum; bottom: zero (the colour of an empty cell).
+                let value = max as f64 * f64::from(steps - 1 - s) / f64::from(steps - 1);
                 let y = s * step_height;
                 legend
                     .draw(&Rectangle::new(

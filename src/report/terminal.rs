@@ -6,6 +6,7 @@ use std::io::Write;
 use anstyle::{AnsiColor, Style};
 
 use crate::analyze::overview::Overview;
+use crate::analyze::policy::{Finding, Severity};
 use crate::ingest::Ingested;
 
 const BOLD: Style = Style::new().bold();
@@ -118,10 +119,72 @@ pub fn print_summary(
             o.authentication_challenges,
         )?;
     }
+    writeln!(out, "{DIM}Reports in {}{DIM:#}", out_dir.display())?;
+    Ok(())
+}
+
+fn severity_style(severity: Severity) -> Style {
+    match severity {
+        Severity::Critical | Severity::High => BAD,
+        Severity::Medium => WARN,
+        Severity::Low | Severity::Info => Style::new(),
+    }
+}
+
+/// Shortens a log-derived value for a table cell, dropping control characters
+/// so a hostile value cannot move the cursor or recolour the terminal.
+fn cell(value: &str, width: usize) -> String {
+    let clean: String = value.chars().filter(|c| !c.is_control()).collect();
+    if clean.chars().count() <= width {
+        clean
+    } else {
+        let mut short: String = clean.chars().take(width.saturating_sub(1)).collect();
+        short.push('…');
+        short
+    }
+}
+
+/// Prints the findings as a compact table, most severe first.
+pub fn print_findings(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
+    if findings.is_empty() {
+        return writeln!(out, "{BOLD}Findings{BOLD:#} none");
+    }
+    let mut by_severity = std::collections::BTreeMap::new();
+    for f in findings {
+        *by_severity
+            .entry(std::cmp::Reverse(f.severity))
+            .or_insert(0u64) += 1;
+    }
+    let counts: Vec<String> = by_severity
+        .iter()
+        .map(|(severity, n)| format!("{n} {}", severity.0))
+        .collect();
     writeln!(
         out,
-        "{DIM}Wrote {}{DIM:#}",
-        out_dir.join("summary.json").display()
+        "{BOLD}Findings{BOLD:#} {} ({})",
+        findings.len(),
+        counts.join(", ")
     )?;
+    for f in findings {
+        let style = severity_style(f.severity);
+        let who = f
+            .principal_name
+            .as_deref()
+            .or(f.principal.as_deref())
+            .unwrap_or("(no identity)");
+        let target = match &f.object {
+            Some(object) => format!("{}/{}", f.vault, object),
+            None => f.vault.clone(),
+        };
+        writeln!(
+            out,
+            "  {style}{:<8}{style:#} {:<34} {:<30} {:<30} {:>6}",
+            f.severity.as_str(),
+            cell(&f.rule, 34),
+            cell(who, 30),
+            cell(&target, 30),
+            f.event_count,
+        )?;
+    }
     Ok(())
 }
