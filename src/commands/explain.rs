@@ -126,7 +126,7 @@ fn explain_one(
     time: &str,
 ) -> anyhow::Result<()> {
     let key = &prepared.table.keys[i];
-    let request = prepared.request(i, policies)?;
+    let request = prepared.request_checked(i, policies)?;
     let action = policies.actions.action_uid(&key.operation);
     let groups = policies.actions.groups_of(&key.operation);
     let same = prepared.table.rows[i].len();

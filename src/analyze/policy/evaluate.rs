@@ -138,7 +138,13 @@ impl Prepared {
 
     pub fn request(&self, i: usize, policies: &LoadedPolicies) -> anyhow::Result<Request> {
         let key = &self.table.keys[i];
-        key.request(&policies.actions, self.usage_of(key), &policies.schema)
+        key.request(&policies.actions, self.usage_of(key))
+    }
+
+    /// The request, validated against the schema.
+    pub fn request_checked(&self, i: usize, policies: &LoadedPolicies) -> anyhow::Result<Request> {
+        let key = &self.table.keys[i];
+        key.request_checked(&policies.actions, self.usage_of(key), &policies.schema)
     }
 
     /// Who a request's caller is, from the merged entities.
