@@ -5,10 +5,11 @@
 #   bench/ingest.sh [SCALE] [DAYS]
 #
 # SCALE multiplies the sample generator's normal traffic (scale 1 is about
-# 10 MB a week; 100 gives about 1 GB). Data goes to target/bench-data/.
+# 44 MB and 38k events a week; 45 gives about 1 GB and 1 million events).
+# Data goes to target/bench-data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scale=${1:-100}
+scale=${1:-45}
 days=${2:-7}
 data=target/bench-data/scale-$scale-days-$days
 

@@ -6,8 +6,9 @@
 //! name becomes [`UNKNOWN_ACTION`] (the set of operation names is open-ended;
 //! unknown names are data, not errors).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use cedar_policy::{EntityId, EntityTypeName, EntityUid, Schema};
 
@@ -24,11 +25,29 @@ pub const CERTIFICATE: &str = "Certificate";
 /// Vault name used when an event names none.
 pub const UNKNOWN_VAULT: &str = "(unknown)";
 
+/// The entity type names of the model, parsed once (parsing runs Cedar's
+/// parser, far too slow to do per request).
+fn type_name(name: &str) -> EntityTypeName {
+    static NAMES: OnceLock<HashMap<&'static str, EntityTypeName>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        [IDENTITY, GROUP, VAULT, SECRET, KEY, CERTIFICATE, "Action"]
+            .into_iter()
+            .map(|n| {
+                let parsed = EntityTypeName::from_str(n)
+                    .unwrap_or_else(|_| panic!("`{n}` is a valid entity type name"));
+                (n, parsed)
+            })
+            .collect()
+    });
+    names.get(name).cloned().unwrap_or_else(|| {
+        EntityTypeName::from_str(name)
+            .unwrap_or_else(|_| panic!("`{name}` is a valid entity type name"))
+    })
+}
+
 /// Builds an entity uid; entity type names here are constants of the schema.
-pub fn uid(type_name: &str, id: &str) -> EntityUid {
-    let type_name = EntityTypeName::from_str(type_name)
-        .unwrap_or_else(|_| panic!("`{type_name}` is a valid entity type name"));
-    EntityUid::from_type_name_and_id(type_name, EntityId::new(id))
+pub fn uid(type_name_str: &str, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(type_name(type_name_str), EntityId::new(id))
 }
 
 /// The operation actions the schema declares (action groups excluded).
@@ -38,6 +57,8 @@ pub struct ActionMap {
     groups: HashSet<String>,
     /// Every action's groups (transitively), sorted.
     ancestors: BTreeMap<String, Vec<String>>,
+    /// Every operation action's uid.
+    uids: HashMap<String, EntityUid>,
 }
 
 impl ActionMap {
@@ -46,7 +67,7 @@ impl ActionMap {
             .action_groups()
             .map(|a| a.id().unescaped().to_owned())
             .collect();
-        let operations = schema
+        let operations: HashSet<String> = schema
             .actions()
             .map(|a| a.id().unescaped().to_owned())
             .filter(|a| !groups.contains(a))
@@ -64,10 +85,15 @@ impl ActionMap {
                 ancestors.insert(action.id().unescaped().to_owned(), names);
             }
         }
+        let uids = operations
+            .iter()
+            .map(|op: &String| (op.clone(), uid("Action", op)))
+            .collect();
         Self {
             operations,
             groups,
             ancestors,
+            uids,
         }
     }
 
@@ -93,7 +119,11 @@ impl ActionMap {
     }
 
     pub fn action_uid(&self, operation: &str) -> EntityUid {
-        uid("Action", self.action_id(operation))
+        let id = self.action_id(operation);
+        self.uids
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| uid("Action", id))
     }
 
     pub fn operations(&self) -> impl Iterator<Item = &str> {
