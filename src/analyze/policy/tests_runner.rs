@@ -326,6 +326,7 @@ fn ingest_records(records: &[Value], name: &str) -> anyhow::Result<DataFrame> {
     let input = crate::ingest::Input::File(path.clone());
     let ingested = crate::ingest::ingest(&[input], &ProgressBar::hidden());
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(&dir);
     let ingested = ingested?;
     if !ingested.rejections.is_empty() {
         bail!(
