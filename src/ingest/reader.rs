@@ -86,19 +86,16 @@ impl Source {
 
     /// Appends up to `limit` more bytes to `buf` (fewer only at the end).
     fn fill(&mut self, buf: &mut Vec<u8>, limit: usize) {
-        let target = buf.len() + limit;
-        while !self.eof && buf.len() < target {
-            let start = buf.len();
-            buf.resize(target, 0);
-            match self.reader.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    self.eof = true;
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
+        let start = buf.len();
+        // Grown (and zeroed) once per block, not once per read call.
+        buf.resize(start + limit, 0);
+        let mut filled = start;
+        while !self.eof && filled < buf.len() {
+            match self.reader.read(&mut buf[filled..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    buf.truncate(start);
                     self.eof = true;
                     let reason = if self.gzip {
                         RejectReason::TruncatedGzip
@@ -109,6 +106,7 @@ impl Source {
                 }
             }
         }
+        buf.truncate(filled);
     }
 
     fn read_to_end(&mut self, buf: &mut Vec<u8>) {
