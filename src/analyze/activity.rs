@@ -14,6 +14,8 @@
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
+
+use super::columns::{counts, integers, is_challenge, strings};
 use serde::Serialize;
 
 use crate::ingest::identity::MICROSOFT_SERVICE_APP_IDS;
@@ -222,21 +224,6 @@ impl Activity {
     }
 }
 
-fn strings(column: &Column) -> PolarsResult<Vec<Option<String>>> {
-    let column = column.cast(&DataType::String)?;
-    Ok(column.str()?.iter().map(|v| v.map(str::to_owned)).collect())
-}
-
-fn counts(column: &Column) -> PolarsResult<Vec<u64>> {
-    let column = column.cast(&DataType::UInt64)?;
-    Ok(column.u64()?.iter().map(|v| v.unwrap_or(0)).collect())
-}
-
-fn integers(column: &Column) -> PolarsResult<Vec<Option<i64>>> {
-    let column = column.cast(&DataType::Int64)?;
-    Ok(column.i64()?.iter().collect())
-}
-
 /// Each row of a list-of-strings column, nulls dropped.
 fn string_lists(column: &Column) -> PolarsResult<Vec<Vec<String>>> {
     let column = column.cast(&DataType::List(Box::new(DataType::String)))?;
@@ -258,14 +245,6 @@ fn string_lists(column: &Column) -> PolarsResult<Vec<Vec<String>>> {
 
 fn text(name: &str) -> Expr {
     col(name).cast(DataType::String)
-}
-
-/// The routine 401 that precedes every token: normal traffic, not a failure.
-fn is_challenge() -> Expr {
-    text("operation")
-        .eq(lit("Authentication"))
-        .and(col("http_status").eq(lit(401)))
-        .fill_null(lit(false))
 }
 
 fn in_class(class: OutcomeClass) -> Expr {

@@ -1,5 +1,6 @@
 //! Stage 2, analyze: what the normalised events say.
 
 pub mod activity;
+pub mod columns;
 pub mod overview;
 pub mod policy;

@@ -2,6 +2,8 @@
 //! failure classes of the ingested events. Computed with polars.
 
 use polars::prelude::*;
+
+use super::columns::{counts, integers, is_challenge, strings};
 use serde::Serialize;
 
 use crate::ingest::time::format_time;
@@ -58,31 +60,9 @@ pub struct Overview {
     pub outcomes: OutcomeCounts,
 }
 
-fn strings(column: &Column) -> PolarsResult<Vec<Option<String>>> {
-    let column = column.cast(&DataType::String)?;
-    Ok(column.str()?.iter().map(|v| v.map(str::to_owned)).collect())
-}
-
-fn counts(column: &Column) -> PolarsResult<Vec<u64>> {
-    let column = column.cast(&DataType::UInt64)?;
-    Ok(column.u64()?.iter().map(|v| v.unwrap_or(0)).collect())
-}
-
-fn times(column: &Column) -> PolarsResult<Vec<Option<i64>>> {
-    let column = column.cast(&DataType::Int64)?;
-    Ok(column.i64()?.iter().collect())
-}
-
 /// Whether a row is a failure: any status outside 2xx, routine challenges excluded.
 fn is_failure() -> Expr {
     col("http_status").gt_eq(lit(300)).and(is_challenge().not())
-}
-
-fn is_challenge() -> Expr {
-    col("operation")
-        .cast(DataType::String)
-        .eq(lit("Authentication"))
-        .and(col("http_status").eq(lit(401)))
 }
 
 /// The last segment of a resource id: a managed identity's (or its host's) name.
@@ -121,9 +101,9 @@ impl Overview {
             .into_iter()
             .zip(counts(vaults.column("events")?)?)
             .zip(
-                times(vaults.column("from")?)?
+                integers(vaults.column("from")?)?
                     .into_iter()
-                    .zip(times(vaults.column("to")?)?),
+                    .zip(integers(vaults.column("to")?)?),
             )
             .map(|((name, events), (from, to))| VaultActivity {
                 name: name.unwrap_or_else(|| "(unknown)".to_owned()),
