@@ -10,11 +10,13 @@ use chrono::{DateTime, Utc};
 
 use crate::analyze::overview::Overview;
 use crate::analyze::policy::{self, LoadedPolicies};
+use crate::analyze::rates;
 use crate::cli::{AuditArgs, OutputFormat, exit};
 use crate::ingest::{self, Input};
 use crate::report::csv::write_csv;
 use crate::report::findings::write_findings;
 use crate::report::html::{ReportContext, write_html};
+use crate::report::rates::write_rates_csv;
 use crate::report::summary::Summary;
 use crate::report::terminal;
 
@@ -94,13 +96,17 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
 
     let overview = Overview::of(&ingested.events)?;
     timer.done("overview");
-    let evaluation = policy::evaluate(&ingested.events, &policies)?;
+    let observations = rates::observe(&ingested.events, &args.rates.options())?;
+    timer.done("rates");
+    let evaluation = policy::evaluate(&ingested.events, &observations, &policies)?;
     timer.done("cedar");
     if args.timings {
         eprintln!(
-            "cedar {} events, {} requests evaluated, {} decisions, {:.0} decisions/s",
+            "cedar {} events, {} requests evaluated, {} rate windows counted, {} observations evaluated, {} decisions, {:.0} decisions/s",
             evaluation.events,
             evaluation.requests_evaluated,
+            observations.stats.windows_counted,
+            evaluation.observations_evaluated,
             evaluation.decisions,
             evaluation.decisions_per_second()
         );
@@ -123,9 +129,11 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
         policies: &policies_described,
         inputs_described: &inputs_described,
         generated_at: generation_time()?,
+        rate_rows: &evaluation.rate_rows,
     };
     if args.format.contains(&OutputFormat::Csv) {
         write_csv(&args.out, &context)?;
+        write_rates_csv(&args.out, &evaluation.rate_rows)?;
     }
     if args.format.contains(&OutputFormat::Html) {
         write_html(&args.out, &context)?;

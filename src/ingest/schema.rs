@@ -18,6 +18,7 @@
 //! | `object_type` | categorical | `vault`, `secret`, `key`, `certificate`, `certificate-issuer`, `certificate-contacts`, `deleted-secret`, `deleted-key`, `deleted-certificate`, `storage`, or null |
 //! | `object_name` | categorical | key, secret or certificate name, lower case (names are case-insensitive) |
 //! | `object_version` | string | object version (32 hex digits) when the call named one |
+//! | `expires` | datetime[ns] | the expiry an Event Grid near-expiry / expired notification carries (`eventGridEventProperties.data.EXP`), else null |
 //! | `http_status` | u32 | HTTP status from `httpStatusCode` (never from `resultType`) |
 //! | `result_type` | categorical | `resultType` as logged (says `Success` even on 403) |
 //! | `result_signature` | categorical | HTTP reason text (`OK`, `Forbidden`, ...) |
@@ -162,6 +163,8 @@ pub struct Event<'a> {
     pub object_type: Option<&'static str>,
     pub object_name: Option<String>,
     pub object_version: Option<String>,
+    /// Nanoseconds since the Unix epoch.
+    pub expires_ns: Option<i64>,
     pub http_status: Option<u16>,
     pub result_type: Option<Cow<'a, str>>,
     pub result_signature: Option<Cow<'a, str>>,
@@ -201,6 +204,7 @@ macro_rules! string_columns {
         pub struct EventColumns {
             len: usize,
             time: Vec<i64>,
+            expires: Vec<Option<i64>>,
             http_status: Vec<Option<u32>>,
             duration_ms: Vec<Option<u32>>,
             authorized: Vec<Option<bool>>,
@@ -213,6 +217,7 @@ macro_rules! string_columns {
                 Self {
                     len: 0,
                     time: Vec::with_capacity(capacity),
+                    expires: Vec::with_capacity(capacity),
                     http_status: Vec::with_capacity(capacity),
                     duration_ms: Vec::with_capacity(capacity),
                     authorized: Vec::with_capacity(capacity),
@@ -283,6 +288,7 @@ impl EventColumns {
     pub fn push(&mut self, event: &Event<'_>, origin: Origin<'_>) {
         self.len += 1;
         self.time.push(event.time_ns);
+        self.expires.push(event.expires_ns);
         self.http_status.push(event.http_status.map(u32::from));
         self.duration_ms.push(event.duration_ms);
         self.authorized.push(event.authorized);
@@ -355,6 +361,9 @@ impl EventColumns {
             string(self.object_type)?,
             string(self.object_name)?,
             string(self.object_version)?,
+            Int64Chunked::from_iter_options("expires".into(), self.expires.into_iter())
+                .into_datetime(TimeUnit::Nanoseconds, None)
+                .into_column(),
             UInt32Chunked::from_iter_options("http_status".into(), self.http_status.into_iter())
                 .into_column(),
             string(self.result_type)?,

@@ -33,7 +33,9 @@ use serde::Serialize;
 use crate::analyze::activity::{Activity, IdentityRow};
 use crate::analyze::overview::{Overview, VaultActivity};
 use crate::analyze::policy::findings::sort_findings;
+use crate::analyze::policy::observations::{RateRow, span_text};
 use crate::analyze::policy::{Category, Finding, Severity};
+use crate::analyze::rates::COUNTS;
 use crate::ingest::Ingested;
 use crate::report::charts::{self, Chart, thousands};
 use crate::report::summary::write_atomically;
@@ -54,10 +56,12 @@ pub struct ReportContext<'a> {
     pub inputs_described: &'a [String],
     /// When the report was made (the caller passes `SOURCE_DATE_EPOCH` when set).
     pub generated_at: DateTime<Utc>,
+    /// The windows behind abnormal-rate findings (may be empty).
+    pub rate_rows: &'a [RateRow],
 }
 
 /// The templates, embedded; names ending in `.css` are not HTML-escaped.
-pub const TEMPLATES: [(&str, &str); 8] = [
+pub const TEMPLATES: [(&str, &str); 9] = [
     ("report.html", include_str!("../../templates/report.html")),
     ("report.css", include_str!("../../templates/report.css")),
     (
@@ -71,6 +75,10 @@ pub const TEMPLATES: [(&str, &str); 8] = [
     (
         "partials/activity.html",
         include_str!("../../templates/partials/activity.html"),
+    ),
+    (
+        "partials/rates.html",
+        include_str!("../../templates/partials/rates.html"),
     ),
     (
         "partials/findings.html",
@@ -97,13 +105,13 @@ pub struct Section {
 }
 
 /// The sections of a report, in page order.
-pub fn sections(_view: &View) -> Vec<Section> {
+pub fn sections(view: &View) -> Vec<Section> {
     let section = |id, title, template| Section {
         id,
         title,
         template,
     };
-    vec![
+    let mut sections = vec![
         section("run", "Run", "partials/run.html"),
         section(
             "findings-overview",
@@ -111,7 +119,11 @@ pub fn sections(_view: &View) -> Vec<Section> {
             "partials/findings-overview.html",
         ),
         section("activity", "Activity", "partials/activity.html"),
-        // Later: abnormal-rate series ("rates") go here, shown when there are any.
+    ];
+    if !view.rates.rows.is_empty() {
+        sections.push(section("rates", "Abnormal rates", "partials/rates.html"));
+    }
+    sections.extend([
         section("findings", "Findings", "partials/findings.html"),
         // Later: unused permissions with the recommended grant go here.
         section(
@@ -120,7 +132,90 @@ pub fn sections(_view: &View) -> Vec<Section> {
             "partials/identities.html",
         ),
         section("data-quality", "Data quality", "partials/data-quality.html"),
-    ]
+    ]);
+    sections
+}
+
+/// One flagged window, as the rates table shows it.
+#[derive(Debug, Serialize)]
+pub struct RateView {
+    pub rule: String,
+    pub principal: String,
+    pub vault: String,
+    pub object: Option<String>,
+    pub window: String,
+    pub span: String,
+    pub metric: String,
+    pub value: i64,
+    pub median: String,
+    pub p90_max: String,
+    pub score: String,
+    pub history: String,
+}
+
+/// Most windows the page lists; `rates.csv` has them all.
+pub const MAX_RATE_ROWS: usize = 200;
+
+#[derive(Debug, Serialize)]
+pub struct RatesView {
+    pub rows: Vec<RateView>,
+    pub omitted: usize,
+}
+
+fn rates_view(rows: &[RateRow]) -> RatesView {
+    let mut sorted: Vec<&RateRow> = rows.iter().collect();
+    sorted.sort_by(|a, b| (&a.rule, &a.principal, a.start).cmp(&(&b.rule, &b.principal, b.start)));
+    let shown = sorted
+        .iter()
+        .take(MAX_RATE_ROWS)
+        .map(|r| {
+            let column = COUNTS.iter().position(|c| *c == r.metric).unwrap_or(0);
+            let m = r.metrics.get(column).copied().flatten().unwrap_or_default();
+            let with_history = m.history > 0;
+            RateView {
+                rule: r.rule.clone(),
+                principal: r
+                    .principal_name
+                    .clone()
+                    .unwrap_or_else(|| r.principal.clone()),
+                vault: r.vault.clone(),
+                object: r.object.clone(),
+                window: r.window.clone(),
+                span: span_text(r.start, r.end),
+                metric: r.metric.replace('_', " "),
+                value: m.value,
+                median: if with_history {
+                    format!("{:.1}", m.median)
+                } else {
+                    "–".into()
+                },
+                p90_max: if with_history {
+                    format!("{} / {}", m.p90, m.max)
+                } else {
+                    "–".into()
+                },
+                score: if with_history {
+                    format!("{:.1}", m.score)
+                } else {
+                    "–".into()
+                },
+                history: match r.history_days {
+                    Some(0) | None => {
+                        if r.run_hours.is_some() {
+                            format!("{} h run", r.run_hours.unwrap_or(0))
+                        } else {
+                            "none".into()
+                        }
+                    }
+                    Some(d) => format!("{d} d"),
+                },
+            }
+        })
+        .collect();
+    RatesView {
+        rows: shown,
+        omitted: sorted.len().saturating_sub(MAX_RATE_ROWS),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -286,6 +381,7 @@ pub struct View {
     pub overview: FindingsOverview,
     pub activity: ActivityView,
     pub findings: Vec<FindingView>,
+    pub rates: RatesView,
     pub identities: Vec<IdentityRow>,
     pub data_quality: DataQualityView,
 }
@@ -414,6 +510,7 @@ pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
             authentication_challenges: activity.authentication_challenges,
         },
         findings: findings.iter().map(FindingView::from).collect(),
+        rates: rates_view(ctx.rate_rows),
         identities: activity.identities,
         data_quality: data_quality(ctx.ingested),
     })
@@ -539,6 +636,7 @@ mod tests {
             policies: &policies,
             inputs_described: &inputs,
             generated_at,
+            rate_rows: &[],
         })
         .unwrap()
     }
@@ -673,6 +771,7 @@ mod tests {
             policies: &[],
             inputs_described: &[],
             generated_at: at(0),
+            rate_rows: &[],
         })
         .unwrap();
         assert_eq!(view.overview.total, 2);
@@ -729,6 +828,7 @@ mod tests {
             policies: &[],
             inputs_described: &[],
             generated_at: at(0),
+            rate_rows: &[],
         };
         write_html(&out, &ctx).unwrap();
         let written = std::fs::read_to_string(out.join(HTML_FILE)).unwrap();
