@@ -4,18 +4,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::kvaudit;
+use common::{kvaudit, sample_logs};
 use serde_json::Value;
-
-fn samples() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("sample-logs")
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
 
 struct Run {
     findings: Vec<Value>,
@@ -27,7 +17,7 @@ fn audit(extra: &[&str]) -> Run {
     let output = kvaudit()
         .args([
             "audit",
-            &samples(),
+            &sample_logs(),
             "--quiet",
             "--format",
             "json,csv",
@@ -193,7 +183,7 @@ fn documented_rate_incidents_are_found_and_steady_identities_are_not() {
     let spike_row = run
         .rates_csv
         .lines()
-        .find(|l| l.contains("kv-rate-spike"))
+        .find(|l| l.contains("kv-rate-spike") && l.contains("id-settlement-worker"))
         .expect("the spike's window is in rates.csv");
     assert!(
         spike_row.contains(
@@ -221,7 +211,7 @@ fn a_short_baseline_and_learning_period_change_what_is_judged() {
     let long_learning = audit(&["--learning-days", "30"]);
     assert_eq!(of(&long_learning, "kv-first-seen-ip").len(), 4);
     let bad = kvaudit()
-        .args(["audit", &samples(), "--baseline-days", "soon"])
+        .args(["audit", &sample_logs(), "--baseline-days", "soon"])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));

@@ -98,6 +98,11 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     timer.done("overview");
     let observations = rates::observe(&ingested.events, &args.rates.options())?;
     timer.done("rates");
+    if args.timings {
+        for (analysis, seconds) in &observations.stats.seconds {
+            eprintln!("timing rates/{analysis} {seconds:.3}s");
+        }
+    }
     let evaluation = policy::evaluate(&ingested.events, &observations, &policies)?;
     timer.done("cedar");
     if args.timings {

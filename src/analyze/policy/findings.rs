@@ -227,6 +227,16 @@ pub struct EventRef {
     pub correlation_id: Option<String>,
 }
 
+impl From<EventRef> for Evidence {
+    fn from(e: EventRef) -> Self {
+        Evidence {
+            correlation_id: e.correlation_id,
+            source: format!("{}:{}", e.source_file, e.source_line),
+            time: format_time(e.time_ns),
+        }
+    }
+}
+
 /// Accumulates matched events into findings.
 #[derive(Default)]
 pub struct FindingBuilder {
@@ -310,11 +320,7 @@ impl FindingBuilder {
                     .evidence
                     .into_sorted_vec()
                     .into_iter()
-                    .map(|e| Evidence {
-                        correlation_id: e.correlation_id,
-                        source: format!("{}:{}", e.source_file, e.source_line),
-                        time: format_time(e.time_ns),
-                    })
+                    .map(Evidence::from)
                     .collect();
                 let first_seen = format_time(g.first);
                 let last_seen = format_time(g.last);

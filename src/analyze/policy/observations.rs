@@ -444,14 +444,7 @@ fn finding(
         first_seen: format_time(first),
         last_seen: format_time(last),
         event_count,
-        evidence: evidence_events
-            .into_iter()
-            .map(|e| Evidence {
-                correlation_id: e.correlation_id,
-                source: format!("{}:{}", e.source_file, e.source_line),
-                time: format_time(e.time_ns),
-            })
-            .collect(),
+        evidence: evidence_events.into_iter().map(Evidence::from).collect(),
         message: message(who, vault, matched, metric_name),
         remediation: rule.remediation.clone(),
     }

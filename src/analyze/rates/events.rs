@@ -2,11 +2,12 @@
 //! caller as its Cedar principal id and the flags each count needs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use polars::prelude::*;
 
 use crate::analyze::columns::{integers, is_challenge, strings};
-use crate::analyze::policy::model::UNKNOWN_VAULT;
+use crate::analyze::policy::model::{UNKNOWN_VAULT, principal_key};
 
 /// The caller's `Identity` id, as [`crate::analyze::policy::model::principal_key`]
 /// computes it for one event (a unit test holds the two equal).
@@ -60,9 +61,39 @@ pub fn is_throttled() -> Expr {
     col("http_status").eq(lit(429)).fill_null(lit(false))
 }
 
+/// The columns that identify a caller in a vault; the rate analyses group
+/// by them (categoricals: cheap keys) and turn each group's values into a
+/// principal id with [`callers`].
+pub const CALLER: [&str; 4] = ["principal_id", "app_id", "identity_kind", "vault"];
+
+pub fn caller_columns() -> Vec<Expr> {
+    CALLER.iter().map(|c| col(*c)).collect()
+}
+
+/// `(principal id, vault)` of each row of a frame with the [`CALLER`] columns.
+pub fn callers(frame: &DataFrame) -> PolarsResult<Vec<(String, String)>> {
+    let principal = strings(frame.column("principal_id")?)?;
+    let app = strings(frame.column("app_id")?)?;
+    let kind = strings(frame.column("identity_kind")?)?;
+    let vault = strings(frame.column("vault")?)?;
+    Ok((0..frame.height())
+        .map(|i| {
+            (
+                principal_key(
+                    principal[i].as_deref(),
+                    app[i].as_deref(),
+                    kind[i].as_deref(),
+                ),
+                vault[i].clone().unwrap_or_else(|| UNKNOWN_VAULT.to_owned()),
+            )
+        })
+        .collect())
+}
+
 /// Authenticated calls, in time order, with the columns the analyses use:
-/// `t` (ns), `principal`, `vault`, `operation`, `object_type`, `object`,
-/// `http_status`, `success`, `ip`, `row` (the row in the events frame).
+/// `t` (ns), the [`CALLER`] columns, `operation` (string), `object`, `ip`
+/// (categorical), `http_status`, `success`, `secret_read`, `denied`,
+/// `throttled`, and `row` (the row in the events frame).
 pub fn authenticated(events: &DataFrame) -> LazyFrame {
     events
         .clone()
@@ -78,27 +109,77 @@ pub fn authenticated(events: &DataFrame) -> LazyFrame {
         )
         .select([
             col("time").cast(DataType::Int64).alias("t"),
-            principal_key_expr().alias("principal"),
-            col("vault")
-                .cast(DataType::String)
-                .fill_null(lit(UNKNOWN_VAULT))
-                .alias("vault"),
+            // Only what principal_key reads: a user's calls through the CLI and
+            // the portal (two app ids) are one caller.
+            col("principal_id"),
+            when(col("principal_id").is_null())
+                .then(col("app_id"))
+                .otherwise(lit(NULL))
+                .alias("app_id"),
+            when(col("principal_id").is_null().and(col("app_id").is_null()))
+                .then(col("identity_kind"))
+                .otherwise(lit(NULL))
+                .alias("identity_kind"),
+            col("vault"),
             operation().alias("operation"),
-            col("object_type")
-                .cast(DataType::String)
-                .alias("object_type"),
-            col("object_name").cast(DataType::String).alias("object"),
+            col("object_name").alias("object"),
             col("http_status")
                 .cast(DataType::Int64)
                 .alias("http_status"),
             success().alias("success"),
-            col("caller_ip").cast(DataType::String).alias("ip"),
+            is_secret_read().alias("secret_read"),
+            is_denied().alias("denied"),
+            is_throttled().alias("throttled"),
+            col("caller_ip").alias("ip"),
             col("row"),
         ])
         .sort(
             ["t"],
             SortMultipleOptions::default().with_maintain_order(true),
         )
+}
+
+/// One caller as categorical codes of the [`CALLER`] columns.
+pub type CallerCode = [Option<u32>; 4];
+
+/// Each row's caller as categorical codes: comparing and hashing them is
+/// cheap, and only distinct callers are ever turned into text.
+pub struct CallerCodes {
+    codes: [Vec<Option<u32>>; 4],
+    mappings: Vec<Arc<CategoricalMapping>>,
+}
+
+impl CallerCodes {
+    pub fn read(frame: &DataFrame) -> PolarsResult<CallerCodes> {
+        let mut codes: [Vec<Option<u32>>; 4] = Default::default();
+        let mut mappings = Vec::new();
+        for (i, name) in CALLER.iter().enumerate() {
+            let column = frame.column(name)?.cat32()?;
+            codes[i] = column.physical().iter().collect();
+            mappings.push(column.get_mapping().clone());
+        }
+        Ok(CallerCodes { codes, mappings })
+    }
+
+    pub fn code(&self, row: usize) -> CallerCode {
+        std::array::from_fn(|c| self.codes[c][row])
+    }
+
+    fn text(&self, column: usize, code: Option<u32>) -> Option<&str> {
+        self.mappings[column].cat_to_str(code?)
+    }
+
+    /// `(principal id, vault)` of a caller.
+    pub fn caller(&self, code: &CallerCode) -> (String, String) {
+        (
+            principal_key(
+                self.text(0, code[0]),
+                self.text(1, code[1]),
+                self.text(2, code[2]),
+            ),
+            self.text(3, code[3]).unwrap_or(UNKNOWN_VAULT).to_owned(),
+        )
+    }
 }
 
 /// The first and last event time of each vault (every event, challenges and
@@ -129,27 +210,44 @@ pub fn vault_spans(events: &DataFrame) -> PolarsResult<HashMap<String, (i64, i64
 /// order, to find the events behind a window for a finding's evidence.
 #[derive(Debug, Default)]
 pub struct EventIndex {
-    by_caller: HashMap<(String, String), Vec<(i64, Option<String>, IdxSize)>>,
+    by_caller: HashMap<(String, String), Vec<IndexedEvent>>,
 }
+
+/// Time, object name and row of one event.
+type IndexedEvent = (i64, Option<String>, IdxSize);
+type CodedEvent = (i64, Option<u32>, IdxSize);
 
 impl EventIndex {
     pub fn build(authenticated: &DataFrame) -> PolarsResult<EventIndex> {
-        let principal = strings(authenticated.column("principal")?)?;
-        let vault = strings(authenticated.column("vault")?)?;
-        let object = strings(authenticated.column("object")?)?;
+        let callers = CallerCodes::read(authenticated)?;
+        let object = authenticated.column("object")?.cat32()?;
+        let object_mapping = object.get_mapping().clone();
+        let objects: Vec<Option<u32>> = object.physical().iter().collect();
         let time = integers(authenticated.column("t")?)?;
         let rows = authenticated.column("row")?.cast(&IDX_DTYPE)?;
         let rows = rows.idx()?;
-        let mut by_caller: HashMap<(String, String), Vec<_>> = HashMap::new();
+        let mut by_code: HashMap<CallerCode, Vec<CodedEvent>> = HashMap::new();
         for (i, row) in rows.iter().enumerate() {
-            let (Some(p), Some(v), Some(t), Some(row)) = (&principal[i], &vault[i], time[i], row)
-            else {
+            let (Some(t), Some(row)) = (time[i], row) else {
                 continue;
             };
-            by_caller
-                .entry((p.clone(), v.clone()))
+            by_code
+                .entry(callers.code(i))
                 .or_default()
-                .push((t, object[i].clone(), row));
+                .push((t, objects[i], row));
+        }
+        let mut by_caller: HashMap<(String, String), Vec<_>> = HashMap::new();
+        for (code, events) in by_code {
+            let entry = by_caller.entry(callers.caller(&code)).or_default();
+            entry.extend(events.into_iter().map(|(t, object, row)| {
+                let name = object
+                    .and_then(|o| object_mapping.cat_to_str(o))
+                    .map(str::to_owned);
+                (t, name, row)
+            }));
+        }
+        for events in by_caller.values_mut() {
+            events.sort_unstable_by_key(|e| (e.0, e.2));
         }
         Ok(EventIndex { by_caller })
     }

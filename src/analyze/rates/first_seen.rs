@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::events::is_secret_read;
+use super::events::{CALLER, callers};
 use super::windows::DAY_NS;
 use crate::analyze::columns::{integers, strings};
 
@@ -64,8 +64,7 @@ pub fn learning_ends(
 }
 
 struct Sightings {
-    vault: Vec<Option<String>>,
-    principal: Vec<Option<String>>,
+    callers: Vec<(String, String)>,
     value: Vec<Option<String>>,
     first: Vec<Option<i64>>,
     operation: Vec<Option<String>>,
@@ -74,7 +73,7 @@ struct Sightings {
 }
 
 /// First event of each group of `keys` (the frame is in time order, and
-/// polars keeps that order within a group).
+/// polars keeps that order within a group); the caller is the first one's.
 fn sightings(
     authenticated: &LazyFrame,
     keys: &[&str],
@@ -85,22 +84,27 @@ fn sightings(
     if let Some(filter) = filter {
         frame = frame.filter(filter);
     }
+    let mut aggregates = vec![
+        col("t").first().alias("first"),
+        col("operation").first().alias("first_operation"),
+        col("success")
+            .first()
+            .cast(DataType::Int64)
+            .alias("first_success"),
+        len().cast(DataType::Int64).alias("events"),
+    ];
+    aggregates.extend(
+        CALLER
+            .iter()
+            .filter(|c| !keys.contains(c))
+            .map(|c| col(*c).first().alias(*c)),
+    );
     let frame = frame
         .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
-        .agg([
-            col("t").first().alias("first"),
-            col("operation").first().alias("first_operation"),
-            col("success")
-                .first()
-                .cast(DataType::Int64)
-                .alias("first_success"),
-            col("principal").first().alias("first_principal"),
-            len().cast(DataType::Int64).alias("events"),
-        ])
+        .agg(aggregates)
         .collect()?;
     Ok(Sightings {
-        vault: strings(frame.column("vault")?)?,
-        principal: strings(frame.column("first_principal")?)?,
+        callers: callers(&frame)?,
         value: strings(frame.column(value)?)?,
         first: integers(frame.column("first")?)?,
         operation: strings(frame.column("first_operation")?)?,
@@ -109,22 +113,25 @@ fn sightings(
     })
 }
 
+fn caller_and(column: &'static str) -> [&'static str; 5] {
+    [CALLER[0], CALLER[1], CALLER[2], CALLER[3], column]
+}
+
 /// Every first sighting after its vault's learning period, sorted by time.
 pub fn first_seen(
     authenticated: &LazyFrame,
     spans: &HashMap<String, (i64, i64)>,
     learning_ends: &HashMap<String, i64>,
 ) -> PolarsResult<Vec<FirstSeen>> {
-    let identities = sightings(authenticated, &["vault", "principal"], "principal", None)?;
+    let identities = sightings(authenticated, &CALLER, "vault", None)?;
     // When each identity first called each vault.
     let mut arrived: HashMap<(String, String), i64> = HashMap::new();
-    for i in 0..identities.first.len() {
-        if let (Some(v), Some(p), Some(t)) = (
-            &identities.vault[i],
-            &identities.principal[i],
-            identities.first[i],
-        ) {
-            arrived.insert((v.clone(), p.clone()), t);
+    for (i, (principal, vault)) in identities.callers.iter().enumerate() {
+        if let Some(t) = identities.first[i] {
+            let first = arrived
+                .entry((vault.clone(), principal.clone()))
+                .or_insert(t);
+            *first = (*first).min(t);
         }
     }
     let known_before_learning_ended = |vault: &str, principal: &str| -> bool {
@@ -136,9 +143,7 @@ pub fn first_seen(
             _ => false,
         }
     };
-    let ip_present = col("ip")
-        .is_not_null()
-        .and(col("ip").str().len_bytes().gt(lit(0)));
+    let ip_present = col("ip").is_not_null();
     let groups = [
         (Fact::Identity, identities),
         (
@@ -147,29 +152,28 @@ pub fn first_seen(
         ),
         (
             Fact::Operation,
-            sightings(
-                authenticated,
-                &["vault", "principal", "operation"],
-                "operation",
-                None,
-            )?,
+            sightings(authenticated, &caller_and("operation"), "operation", None)?,
         ),
         (
             Fact::Secret,
             sightings(
                 authenticated,
-                &["vault", "principal", "object"],
+                &caller_and("object"),
                 "object",
-                Some(is_secret_read().and(col("object").is_not_null())),
+                Some(col("secret_read").and(col("object").is_not_null())),
             )?,
         ),
     ];
     let mut found = Vec::new();
     for (fact, s) in groups {
         for i in 0..s.first.len() {
-            let (Some(vault), Some(principal), Some(value), Some(time)) =
-                (&s.vault[i], &s.principal[i], &s.value[i], s.first[i])
-            else {
+            let (principal, vault) = &s.callers[i];
+            // The identity fact's value is the principal itself.
+            let value = match fact {
+                Fact::Identity => Some(principal.clone()),
+                _ => s.value[i].clone(),
+            };
+            let (Some(value), Some(time)) = (value, s.first[i]) else {
                 continue;
             };
             let (Some(&end), Some(&(vault_first, _))) =
@@ -189,7 +193,7 @@ pub fn first_seen(
             }
             found.push(FirstSeen {
                 fact,
-                value: value.clone(),
+                value,
                 principal: principal.clone(),
                 vault: vault.clone(),
                 time,

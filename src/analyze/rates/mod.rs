@@ -69,12 +69,14 @@ pub struct Observations {
 }
 
 /// What the rate stage counted, for the summary.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RateStats {
     /// Non-empty (identity, vault, window) counts computed, all sizes.
     pub windows_counted: u64,
     /// Observations handed to Cedar.
     pub observations: u64,
+    /// Wall time of each analysis, for `--timings` and the benchmark.
+    pub seconds: Vec<(&'static str, f64)>,
 }
 
 impl Observations {
@@ -96,21 +98,40 @@ pub fn observe(events: &DataFrame, options: &RateOptions) -> PolarsResult<Observ
     if events.height() == 0 {
         return Ok(Observations::default());
     }
+    let mut seconds = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str| {
+        seconds.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
     let authenticated = events::authenticated(events).collect()?;
     let lazy = authenticated.clone().lazy();
     let spans = events::vault_spans(events)?;
     let learning_ends = first_seen::learning_ends(&spans, options.learning_days);
+    lap("events");
     let windows = windows::rate_windows(&lazy, options.baseline_days)?;
+    lap("windows");
+    let object_windows = objects::object_read_windows(&lazy)?;
+    lap("objects");
+    let first_seen = first_seen::first_seen(&lazy, &spans, &learning_ends)?;
+    lap("first-seen");
+    let sequences = sequences::sequences(&lazy)?;
+    lap("sequences");
+    let expiries = expiry::expiries(events, &spans, options.max_secret_age_days)?;
+    lap("expiry");
+    let index = events::EventIndex::build(&authenticated)?;
+    lap("index");
     let mut observations = Observations {
-        object_windows: objects::object_read_windows(&lazy)?,
-        first_seen: first_seen::first_seen(&lazy, &spans, &learning_ends)?,
-        sequences: sequences::sequences(&lazy)?,
-        expiries: expiry::expiries(events, &spans, options.max_secret_age_days)?,
+        object_windows,
+        first_seen,
+        sequences,
+        expiries,
         windows: windows.judged,
-        index: events::EventIndex::build(&authenticated)?,
+        index,
         stats: RateStats {
             windows_counted: windows.counted,
             observations: 0,
+            seconds,
         },
     };
     observations.stats.observations = observations.len() as u64;

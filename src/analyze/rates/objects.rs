@@ -4,7 +4,7 @@
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::events::is_secret_read;
+use super::events::{caller_columns, callers};
 use super::windows::HOUR_NS;
 use crate::analyze::columns::{integers, strings};
 
@@ -26,33 +26,38 @@ pub struct ObjectReadWindow {
 
 /// Every hour in which an identity read one secret [`READS_FLOOR`] times or more.
 pub fn object_read_windows(authenticated: &LazyFrame) -> PolarsResult<Vec<ObjectReadWindow>> {
+    let mut keys = caller_columns();
+    keys.extend([col("object"), col("start")]);
     let frame = authenticated
         .clone()
-        .filter(is_secret_read().and(col("object").is_not_null()))
+        .filter(col("secret_read").and(col("object").is_not_null()))
         .with_column((col("t") - col("t") % lit(HOUR_NS)).alias("start"))
-        .group_by([col("principal"), col("vault"), col("object"), col("start")])
+        .group_by(keys)
         .agg([len().cast(DataType::Int64).alias("reads")])
         .filter(col("reads").gt_eq(lit(READS_FLOOR)))
-        .sort(
-            ["principal", "vault", "object", "start"],
-            SortMultipleOptions::default(),
-        )
         .collect()?;
-    let principal = strings(frame.column("principal")?)?;
-    let vault = strings(frame.column("vault")?)?;
+    let callers = callers(&frame)?;
     let object = strings(frame.column("object")?)?;
     let start = integers(frame.column("start")?)?;
     let reads = integers(frame.column("reads")?)?;
     let mut windows: Vec<ObjectReadWindow> = (0..frame.height())
         .map(|i| ObjectReadWindow {
-            principal: principal[i].clone().unwrap_or_default(),
-            vault: vault[i].clone().unwrap_or_default(),
+            principal: callers[i].0.clone(),
+            vault: callers[i].1.clone(),
             object: object[i].clone().unwrap_or_default(),
             start: start[i].unwrap_or_default(),
             reads: reads[i].unwrap_or_default(),
             run_hours: 1,
         })
         .collect();
+    windows.sort_by(|a, b| {
+        (&a.principal, &a.vault, &a.object, a.start).cmp(&(
+            &b.principal,
+            &b.vault,
+            &b.object,
+            b.start,
+        ))
+    });
     mark_runs(&mut windows);
     Ok(windows)
 }

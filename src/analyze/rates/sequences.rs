@@ -3,12 +3,12 @@
 //! reads of secret values, and a listing followed by reads of many secrets,
 //! by the same identity in the same vault within an hour.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::events::one_of;
+use super::events::{CallerCode, CallerCodes, one_of};
 use super::windows::HOUR_NS;
 use crate::analyze::columns::{integers, strings};
 
@@ -76,34 +76,31 @@ pub fn sequences(authenticated: &LazyFrame) -> PolarsResult<Vec<Sequence>> {
             "operation",
             &["VaultPut", "VaultPatch", "SecretList", "SecretGet"],
         )))
-        .select([
-            col("principal"),
-            col("vault"),
-            col("t"),
-            col("operation"),
-            col("object"),
-        ])
         .collect()?;
-    let principal = strings(frame.column("principal")?)?;
-    let vault = strings(frame.column("vault")?)?;
+    let codes = CallerCodes::read(&frame)?;
     let time = integers(frame.column("t")?)?;
     let operation = strings(frame.column("operation")?)?;
     let object = strings(frame.column("object")?)?;
-    let mut by_caller: BTreeMap<(String, String), Vec<Step>> = BTreeMap::new();
+    let mut by_code: HashMap<CallerCode, Vec<Step>> = HashMap::new();
     for i in 0..frame.height() {
-        let (Some(p), Some(v), Some(t), Some(op)) =
-            (&principal[i], &vault[i], time[i], &operation[i])
-        else {
+        let (Some(t), Some(op)) = (time[i], &operation[i]) else {
             continue;
         };
+        by_code.entry(codes.code(i)).or_default().push(Step {
+            t,
+            operation: op.clone(),
+            object: object[i].clone(),
+        });
+    }
+    let mut by_caller: BTreeMap<(String, String), Vec<Step>> = BTreeMap::new();
+    for (code, steps) in by_code {
         by_caller
-            .entry((p.clone(), v.clone()))
+            .entry(codes.caller(&code))
             .or_default()
-            .push(Step {
-                t,
-                operation: op.clone(),
-                object: object[i].clone(),
-            });
+            .extend(steps);
+    }
+    for steps in by_caller.values_mut() {
+        steps.sort_by_key(|s| s.t);
     }
     let mut found = Vec::new();
     for ((principal, vault), steps) in &by_caller {

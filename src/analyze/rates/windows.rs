@@ -7,8 +7,8 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::baseline::Metric;
-use super::events::{is_denied, is_secret_read, is_throttled};
-use crate::analyze::columns::{integers, strings};
+use super::events::{CALLER, caller_columns, callers};
+use crate::analyze::columns::integers;
 
 pub const MINUTE_NS: i64 = 60 * 1_000_000_000;
 pub const HOUR_NS: i64 = 60 * MINUTE_NS;
@@ -96,19 +96,23 @@ impl RateWindow {
 
     /// Whether any count reaches its floor while above the identity's usual.
     fn worth_judging(&self, size: WindowSize) -> bool {
-        let floors = [
-            size.request_floor,
-            i64::MAX,
-            DISTINCT_SECRETS_FLOOR,
-            DENIED_FLOOR,
-            THROTTLED_FLOOR,
-            i64::MAX,
-        ];
         self.metrics
             .iter()
-            .zip(floors)
+            .zip(floors(size))
             .any(|(m, floor)| m.value >= floor && m.above_usual())
     }
+}
+
+/// The floor of each count, in [`COUNTS`] order (`i64::MAX`: never judged on its own).
+fn floors(size: WindowSize) -> [i64; 6] {
+    [
+        size.request_floor,
+        i64::MAX,
+        DISTINCT_SECRETS_FLOOR,
+        DENIED_FLOOR,
+        THROTTLED_FLOOR,
+        i64::MAX,
+    ]
 }
 
 /// What [`rate_windows`] computed and kept.
@@ -120,27 +124,29 @@ pub struct Windows {
     pub counted: u64,
 }
 
-/// Counts of every non-empty window of `size`, sorted by principal, vault, start.
+/// Counts of every non-empty window of `size`, sorted by caller, then start.
 fn counts(authenticated: &LazyFrame, size: WindowSize) -> PolarsResult<DataFrame> {
-    let secret_read = is_secret_read();
+    let mut keys = caller_columns();
+    keys.push(col("start"));
+    let mut order: Vec<&str> = CALLER.to_vec();
+    order.push("start");
     authenticated
         .clone()
         .with_column((col("t") - col("t") % lit(size.nanos())).alias("start"))
-        .group_by([col("principal"), col("vault"), col("start")])
+        .group_by(keys)
         .agg([
             len().cast(DataType::Int64).alias("requests"),
-            secret_read
-                .clone()
+            col("secret_read")
                 .cast(DataType::Int64)
                 .sum()
                 .alias("secret_reads"),
             col("object")
-                .filter(secret_read.and(col("object").is_not_null()))
+                .filter(col("secret_read").and(col("object").is_not_null()))
                 .n_unique()
                 .cast(DataType::Int64)
                 .alias("distinct_secrets"),
-            is_denied().cast(DataType::Int64).sum().alias("denied"),
-            is_throttled()
+            col("denied").cast(DataType::Int64).sum().alias("denied"),
+            col("throttled")
                 .cast(DataType::Int64)
                 .sum()
                 .alias("throttled"),
@@ -150,10 +156,7 @@ fn counts(authenticated: &LazyFrame, size: WindowSize) -> PolarsResult<DataFrame
                 .cast(DataType::Int64)
                 .alias("distinct_ips"),
         ])
-        .sort(
-            ["principal", "vault", "start"],
-            SortMultipleOptions::default(),
-        )
+        .sort(order, SortMultipleOptions::default())
         .collect()
 }
 
@@ -163,8 +166,7 @@ pub fn rate_windows(authenticated: &LazyFrame, baseline_days: i64) -> PolarsResu
     for size in WINDOW_SIZES {
         let frame = counts(authenticated, size)?;
         result.counted += frame.height() as u64;
-        let principal = strings(frame.column("principal")?)?;
-        let vault = strings(frame.column("vault")?)?;
+        let callers = callers(&frame)?;
         let start: Vec<i64> = integers(frame.column("start")?)?
             .into_iter()
             .map(Option::unwrap_or_default)
@@ -181,20 +183,20 @@ pub fn rate_windows(authenticated: &LazyFrame, baseline_days: i64) -> PolarsResu
         let mut from = 0;
         while from < frame.height() {
             let to = (from..frame.height())
-                .find(|&i| principal[i] != principal[from] || vault[i] != vault[from])
+                .find(|&i| callers[i] != callers[from])
                 .unwrap_or(frame.height());
             let series = Series {
                 start: &start[from..to],
                 values: values.iter().map(|v| &v[from..to]).collect(),
             };
+            let floors = floors(size);
             for i in 0..series.start.len() {
-                let window = series.judge(
-                    i,
-                    size,
-                    baseline_days,
-                    principal[from].as_deref().unwrap_or_default(),
-                    vault[from].as_deref().unwrap_or_default(),
-                );
+                // Baselines cost a sort each: skip windows no count can be judged on.
+                if !(0..COUNTS.len()).any(|c| series.values[c][i] >= floors[c]) {
+                    continue;
+                }
+                let (principal, vault) = &callers[from];
+                let window = series.judge(i, size, baseline_days, principal, vault);
                 if window.worth_judging(size) {
                     result.judged.push(window);
                 }

@@ -228,6 +228,16 @@ impl<'a> Row<'a> {
     }
 }
 
+/// `data.EXP` of an `EventGridEventProperties` dynamic value (JSON text).
+fn event_grid_expiry(json: &str) -> Option<Cow<'static, str>> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    match &value["data"]["EXP"] {
+        serde_json::Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        serde_json::Value::String(s) => Some(Cow::Owned(s.clone())),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,15 +293,5 @@ mod tests {
         let row = Row::from_json(json).unwrap();
         let (reason, _) = row.normalise(row.table().unwrap()).unwrap_err();
         assert_eq!(reason, RejectReason::NotKeyVaultRecord);
-    }
-}
-
-/// `data.EXP` of an `EventGridEventProperties` dynamic value (JSON text).
-fn event_grid_expiry(json: &str) -> Option<Cow<'static, str>> {
-    let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    match &value["data"]["EXP"] {
-        serde_json::Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        serde_json::Value::String(s) => Some(Cow::Owned(s.clone())),
-        _ => None,
     }
 }
