@@ -19,7 +19,7 @@ use crate::analyze::rates::expiry::Expiry;
 use crate::analyze::rates::first_seen::Fact;
 use crate::analyze::rates::windows::HOUR_NS;
 use crate::analyze::rates::{
-    COUNTS, FirstSeen, Metric, ObjectReadWindow, Observations, RateWindow, Sequence,
+    AddressWindow, COUNTS, FirstSeen, Metric, ObjectReadWindow, Observations, RateWindow, Sequence,
 };
 use crate::ingest::time::format_time;
 
@@ -28,6 +28,7 @@ use crate::ingest::time::format_time;
 pub enum Observation<'a> {
     Window(&'a RateWindow),
     ObjectReads(&'a ObjectReadWindow),
+    Address(&'a AddressWindow),
     FirstSeen(&'a FirstSeen),
     Sequence(&'a Sequence),
     Expiry(&'a Expiry),
@@ -39,6 +40,7 @@ impl Observations {
         let mut all: Vec<Observation<'_>> = Vec::with_capacity(self.len());
         all.extend(self.windows.iter().map(Observation::Window));
         all.extend(self.object_windows.iter().map(Observation::ObjectReads));
+        all.extend(self.address_windows.iter().map(Observation::Address));
         all.extend(self.first_seen.iter().map(Observation::FirstSeen));
         all.extend(self.sequences.iter().map(Observation::Sequence));
         all.extend(self.expiries.iter().map(Observation::Expiry));
@@ -90,6 +92,7 @@ impl Observation<'_> {
         match self {
             Self::Window(_) => "RateWindow",
             Self::ObjectReads(_) => "ObjectReadWindow",
+            Self::Address(_) => "AddressWindow",
             Self::FirstSeen(_) => "FirstSeen",
             Self::Sequence(_) => "AccessSequence",
             Self::Expiry(_) => "ObjectExpiry",
@@ -100,6 +103,7 @@ impl Observation<'_> {
         match self {
             Self::Window(w) => &w.principal,
             Self::ObjectReads(w) => &w.principal,
+            Self::Address(w) => &w.principal,
             Self::FirstSeen(f) => &f.principal,
             Self::Sequence(s) => &s.principal,
             Self::Expiry(e) => &e.principal,
@@ -110,6 +114,7 @@ impl Observation<'_> {
         match self {
             Self::Window(w) => &w.vault,
             Self::ObjectReads(w) => &w.vault,
+            Self::Address(w) => &w.vault,
             Self::FirstSeen(f) => &f.vault,
             Self::Sequence(s) => &s.vault,
             Self::Expiry(e) => &e.vault,
@@ -142,6 +147,7 @@ impl Observation<'_> {
         match self {
             Self::Window(w) => (w.start, w.end()),
             Self::ObjectReads(w) => (w.start, w.start + HOUR_NS),
+            Self::Address(w) => (w.start, w.end()),
             Self::FirstSeen(f) => (f.time, f.time + 1),
             Self::Sequence(s) => (s.start, s.end + 1),
             Self::Expiry(e) => (e.time, e.time + 1),
@@ -165,6 +171,17 @@ impl Observation<'_> {
                 pairs.extend(when("start", w.start));
                 pairs.push(long("reads", w.reads));
                 pairs.push(long("run_hours", w.run_hours));
+            }
+            Self::Address(w) => {
+                pairs.push(text("window", "5m"));
+                pairs.extend(when("start", w.start));
+                pairs.push(text("address", &w.address));
+                if let Ok(ip) = w.address.trim().parse::<std::net::IpAddr>() {
+                    pairs.push(("ip".to_owned(), E::new_ip(ip.to_string())));
+                }
+                pairs.push(long("requests", w.requests));
+                pairs.push(long("denied", w.denied));
+                pairs.push(long("identities", w.identities));
             }
             Self::FirstSeen(f) => {
                 pairs.push(text("fact", f.fact.as_str()));
@@ -396,6 +413,9 @@ fn finding(
         {
             rows.insert(row);
         }
+        if let Observation::Address(w) = o {
+            rows.extend(w.rows.iter().copied());
+        }
     }
     let events: Vec<_> = rows.iter().map(|&r| evidence.event(r)).collect();
     let mut operations: BTreeMap<String, u64> = BTreeMap::new();
@@ -579,6 +599,39 @@ fn message(who: &Who, vault: &str, matched: &[Observation<'_>], metric_name: &st
                 windows.len(),
                 thousands(peak.reads),
                 span_text(peak.start, peak.start + HOUR_NS),
+            )
+        }
+        Some(Observation::Address(_)) => {
+            let windows: Vec<&AddressWindow> = matched
+                .iter()
+                .filter_map(|o| match o {
+                    Observation::Address(w) => Some(*w),
+                    _ => None,
+                })
+                .collect();
+            let peak = windows
+                .iter()
+                .max_by_key(|w| (w.denied, std::cmp::Reverse(w.start)))
+                .copied();
+            let Some(w) = peak else {
+                return caller;
+            };
+            let who = match w.identities {
+                0 => "callers without a token".to_owned(),
+                1 => "one identity".to_owned(),
+                n => format!("{n} identities"),
+            };
+            format!(
+                "{} made {} refused calls (of {}) to vault `{vault}` in {}, by {who}{}",
+                w.address,
+                thousands(w.denied),
+                thousands(w.requests),
+                span_text(w.start, w.end()),
+                if windows.len() > 1 {
+                    format!(" ({} windows flagged)", windows.len())
+                } else {
+                    String::new()
+                }
             )
         }
         Some(Observation::FirstSeen(f)) => {

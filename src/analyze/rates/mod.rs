@@ -6,6 +6,7 @@
 //! - [`windows`]: per identity and vault, counts over 1m/5m/1h/1d windows
 //!   with the identity's own baseline ([`baseline`]);
 //! - [`objects`]: hourly reads of one secret by one identity (caching);
+//! - [`addresses`]: refused calls per caller address;
 //! - [`first_seen`]: identities, addresses, operations and secrets new to a vault;
 //! - [`sequences`]: policy change then reads, list then reads;
 //! - [`expiry`]: near-expiry and expired objects not rotated, stale secrets.
@@ -14,6 +15,7 @@
 //! its floors (documented beside each), so the Cedar cost follows the
 //! number of unusual windows, not the number of events.
 
+pub mod addresses;
 pub mod baseline;
 pub mod events;
 pub mod expiry;
@@ -25,6 +27,7 @@ pub mod windows;
 use polars::prelude::*;
 use serde::Serialize;
 
+pub use addresses::AddressWindow;
 pub use baseline::Metric;
 pub use expiry::Expiry;
 pub use first_seen::FirstSeen;
@@ -60,6 +63,7 @@ impl Default for RateOptions {
 pub struct Observations {
     pub windows: Vec<RateWindow>,
     pub object_windows: Vec<ObjectReadWindow>,
+    pub address_windows: Vec<AddressWindow>,
     pub first_seen: Vec<FirstSeen>,
     pub sequences: Vec<Sequence>,
     pub expiries: Vec<Expiry>,
@@ -83,6 +87,7 @@ impl Observations {
     pub fn len(&self) -> usize {
         self.windows.len()
             + self.object_windows.len()
+            + self.address_windows.len()
             + self.first_seen.len()
             + self.sequences.len()
             + self.expiries.len()
@@ -113,6 +118,8 @@ pub fn observe(events: &DataFrame, options: &RateOptions) -> PolarsResult<Observ
     lap("windows");
     let object_windows = objects::object_read_windows(&lazy)?;
     lap("objects");
+    let address_windows = addresses::address_windows(events)?;
+    lap("addresses");
     let first_seen = first_seen::first_seen(&lazy, &spans, &learning_ends)?;
     lap("first-seen");
     let sequences = sequences::sequences(&lazy)?;
@@ -123,6 +130,7 @@ pub fn observe(events: &DataFrame, options: &RateOptions) -> PolarsResult<Observ
     lap("index");
     let mut observations = Observations {
         object_windows,
+        address_windows,
         first_seen,
         sequences,
         expiries,
