@@ -73,6 +73,20 @@ def table(rows: list[dict]) -> str:
             f"| {r['multiple']:g}x | {stages} | {ingest_rate} | {requests} "
             f"| {k * 1e6:.2f} ({k / k1:.2f}) | {d * 1e6:.2f} ({d / d1:.2f}) |"
         )
+    peak_stages = list(dict.fromkeys(s for r in rows for s in r.get("peak_rss_mb", {})))
+    if peak_stages:
+        lines += [
+            "",
+            "Peak RSS in MB once each stage ended (from `--timings`):",
+            "",
+            "| set | " + " | ".join(peak_stages) + " |",
+            "|---|" + "---:|" * len(peak_stages),
+        ]
+        for r in rows:
+            peaks = r.get("peak_rss_mb", {})
+            lines.append(
+                f"| {r['multiple']:g}x | " + " | ".join(f"{peaks.get(s, 0):,}" for s in peak_stages) + " |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -42,7 +42,13 @@ done
 
 target=${CARGO_TARGET_DIR:-target}
 cargo build --release --quiet
-bin=$target/release/kvaudit
+mkdir -p "$target/bench-work"
+work=$(mktemp -d -p "$target/bench-work")
+trap 'rm -rf "$work"' EXIT
+# A link of our own: other builds sharing the target directory may replace
+# release/kvaudit (cargo replaces the file, so the link keeps this one).
+ln "$target/release/kvaudit" "$work/kvaudit" 2>/dev/null || cp "$target/release/kvaudit" "$work/kvaudit"
+bin=$work/kvaudit
 
 venv=$target/bench-venv
 if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
@@ -64,8 +70,6 @@ if "$bin" audit --help | grep -q -- '--inventory'; then audit_takes_inventory=1;
 
 rows=$target/bench-results.jsonl
 : > "$rows"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # Runs a command under /usr/bin/time; prints "seconds peak_kb".
 measure() {
@@ -114,10 +118,12 @@ for multiple in "${multiples[@]}"; do
     "$work/report/summary.json" "$work/timings" "$work/duckdb.out" "${gzip:+gzip}" >> "$rows" <<'PY'
 import json, re, sys
 multiple, scale, days, size, k_s, k_kb, d_s, d_kb, summary, timings, duck, gz = sys.argv[1:]
-stages, cedar = {}, {}
+stages, peaks, cedar = {}, {}, {}
 for line in open(timings):
-    if m := re.match(r"timing (\S+) ([0-9.]+)s$", line):
+    if m := re.match(r"timing (\S+) ([0-9.]+)s(?: peak-rss (\d+)MB)?$", line):
         stages[m[1]] = float(m[2])
+        if m[3]:
+            peaks[m[1]] = int(m[3])
     if m := re.match(r"cedar (\d+) events, (\d+) requests evaluated", line):
         cedar = {"cedar_events": int(m[1]), "cedar_requests": int(m[2])}
 duck_out = open(duck).read().split()
@@ -125,7 +131,7 @@ print(json.dumps({
     "multiple": float(multiple), "scale": float(scale), "days": int(days),
     "bytes": int(size), "gzip": bool(gz),
     "events": json.load(open(summary))["records_analyzed"],
-    "kvaudit_s": float(k_s), "kvaudit_kb": int(k_kb), "stages": stages, **cedar,
+    "kvaudit_s": float(k_s), "kvaudit_kb": int(k_kb), "stages": stages, "peak_rss_mb": peaks, **cedar,
     "duckdb_version": duck_out[1], "duckdb_events": int(duck_out[3]),
     "duckdb_s": float(d_s), "duckdb_kb": int(d_kb),
 }))
