@@ -96,7 +96,7 @@ for multiple in "${multiples[@]}"; do
   # Both tools read the storage-account blobs, the bulk of every export.
   blobs=$data/insights-logs-auditevent
   pattern=$blobs/**/PT1H.json${gzip:+.gz}
-  bytes=$(find "$blobs" -type f -name 'PT1H.json*' -printf '%s\n' | awk '{s+=$1} END {print s}')
+  bytes=$(find "$blobs" -type f -name 'PT1H.json*' -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
   audit_args=(audit "$blobs" --out "$work/report" --quiet --timings)
   inventory=$(find "$data" -maxdepth 1 -iname '*inventory*' | head -1)
   if [ -n "$inventory" ] && [ -n "$audit_takes_inventory" ]; then
