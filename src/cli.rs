@@ -86,7 +86,7 @@ pub struct AuditArgs {
     /// Do not print the summary (errors are still printed).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Print the time each stage took to stderr (`timing <stage> <seconds>s`).
+    /// Print the time each stage took to stderr (`timing <stage> <seconds>s peak-rss <MB>MB`).
     #[arg(long)]
     pub timings: bool,
 }

@@ -54,10 +54,23 @@ impl StageTimer {
 
     fn done(&mut self, stage: &str) {
         if self.enabled {
-            eprintln!("timing {stage} {:.3}s", self.last.elapsed().as_secs_f64());
+            let seconds = self.last.elapsed().as_secs_f64();
+            match peak_rss_mb() {
+                Some(mb) => eprintln!("timing {stage} {seconds:.3}s peak-rss {mb}MB"),
+                None => eprintln!("timing {stage} {seconds:.3}s"),
+            }
         }
         self.last = Instant::now();
     }
+}
+
+/// The process's peak resident memory so far (Linux only), so the stage that
+/// raised it shows in the timings.
+fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 /// When the report says it was made: `SOURCE_DATE_EPOCH` if set, so that

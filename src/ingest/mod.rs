@@ -77,6 +77,10 @@ pub fn ingest(inputs: &[Input], progress: &ProgressBar) -> PolarsResult<Ingested
 }
 
 /// Stacks per-piece frames and orders them by time.
+///
+/// The pieces are not rechunked first: the time order is computed once and
+/// each column is gathered into one chunk and its pieces freed before the
+/// next, so the peak is the frame plus one column rather than two frames.
 pub fn combine(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     let mut frames = frames.into_iter();
     let Some(mut events) = frames.next() else {
@@ -85,9 +89,22 @@ pub fn combine(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     for frame in frames {
         events.vstack_mut_owned(frame)?;
     }
-    events.rechunk_mut_par();
-    events.sort(
-        ["time"],
-        SortMultipleOptions::default().with_maintain_order(true),
-    )
+    let order = events
+        .column("time")?
+        .as_materialized_series()
+        .arg_sort(SortOptions::default().with_maintain_order(true));
+    let height = events.height();
+    let columns = events
+        .into_columns()
+        .into_iter()
+        .map(|column| {
+            // SAFETY: `order` is a permutation of the frame's rows.
+            let mut sorted = unsafe { column.take_unchecked(&order) }.rechunk();
+            if sorted.name() == "time" {
+                sorted.set_sorted_flag(polars::series::IsSorted::Ascending);
+            }
+            sorted
+        })
+        .collect();
+    DataFrame::new(height, columns)
 }

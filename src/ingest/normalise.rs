@@ -2,6 +2,11 @@
 //! normalised [`Event`]. Every format reads its own field names into
 //! [`RecordFields`]; the rules below run once for all of them.
 
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
+use polars::prelude::PlHashMap;
+
 use super::identity::Claims;
 use super::lenient::{is_null_text, parse_bool, parse_integer};
 use super::rejections::RejectReason;
@@ -41,6 +46,37 @@ pub struct RecordFields<'a> {
     pub claims: Claims<'a>,
 }
 
+/// Values parsed per thread, by their text. A blob holds one vault's records
+/// and clients call the same objects again and again, so nearly every record
+/// repeats resource ids and object URIs already parsed.
+type Remembered<T> = RefCell<PlHashMap<Box<str>, T>>;
+
+thread_local! {
+    static RESOURCES: Remembered<ResourceRef> = RefCell::default();
+    static OBJECTS: Remembered<ObjectRef> = RefCell::default();
+}
+
+/// Bounds each per-thread map; it starts over when full.
+const REMEMBERED: usize = 4096;
+
+fn remembered<T: Clone>(
+    map: &'static LocalKey<Remembered<T>>,
+    text: &str,
+    parse: fn(&str) -> T,
+) -> T {
+    map.with_borrow_mut(|map| {
+        if let Some(value) = map.get(text) {
+            return value.clone();
+        }
+        if map.len() >= REMEMBERED {
+            map.clear();
+        }
+        let value = parse(text);
+        map.insert(text.into(), value.clone());
+        value
+    })
+}
+
 /// Why a record was rejected, with a detail for the user.
 pub type Rejected = (RejectReason, String);
 
@@ -55,7 +91,7 @@ impl<'a> RecordFields<'a> {
         let resource = self
             .resource_id
             .as_deref()
-            .map(ResourceRef::parse)
+            .map(|id| remembered(&RESOURCES, id, ResourceRef::parse))
             .unwrap_or_default();
         let provider_is_key_vault = resource.is_key_vault()
             && self
@@ -109,7 +145,7 @@ impl<'a> RecordFields<'a> {
         let object = object_uri
             .as_deref()
             .or(request_uri.as_deref())
-            .map(ObjectRef::parse)
+            .map(|uri| remembered(&OBJECTS, uri, ObjectRef::parse))
             .unwrap_or_default();
         let vault = resource
             .name

@@ -4,7 +4,7 @@
 /// The parts of an ARM resource id
 /// (`/SUBSCRIPTIONS/{sub}/RESOURCEGROUPS/{rg}/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/{name}`),
 /// lower-cased because Azure writes them in any case.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ResourceRef {
     pub subscription_id: Option<String>,
     pub resource_group: Option<String>,
@@ -44,7 +44,7 @@ impl ResourceRef {
 }
 
 /// The object a call addressed, from `properties.id` or `requestUri`.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ObjectRef {
     /// Vault name from a data-plane host (`{vault}.vault.azure.net`).
     pub vault: Option<String>,

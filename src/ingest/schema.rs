@@ -3,8 +3,10 @@
 //!
 //! Every parser produces [`Event`]s; [`EventColumns`] appends them to column
 //! builders and turns them into a polars `DataFrame` with the types below.
-//! Low-cardinality strings are categorical (one global category mapping, so
-//! frames from different files and threads concatenate without re-encoding).
+//! Every string column but `correlation_id` (unique per call) is categorical:
+//! one global category mapping, so frames from different files and threads
+//! concatenate without re-encoding, and a million events of a few hundred
+//! request URIs hold each URI once.
 //!
 //! | column | type | meaning |
 //! |---|---|---|
@@ -17,18 +19,18 @@
 //! | `operation_version` | categorical | API version of the call |
 //! | `object_type` | categorical | `vault`, `secret`, `key`, `certificate`, `certificate-issuer`, `certificate-contacts`, `deleted-secret`, `deleted-key`, `deleted-certificate`, `storage`, or null |
 //! | `object_name` | categorical | key, secret or certificate name, lower case (names are case-insensitive) |
-//! | `object_version` | string | object version (32 hex digits) when the call named one |
+//! | `object_version` | categorical | object version (32 hex digits) when the call named one |
 //! | `expires` | datetime[ns] | the expiry an Event Grid near-expiry / expired notification carries (`eventGridEventProperties.data.EXP`), else null |
 //! | `http_status` | u32 | HTTP status from `httpStatusCode` (never from `resultType`) |
 //! | `result_type` | categorical | `resultType` as logged (says `Success` even on 403) |
 //! | `result_signature` | categorical | HTTP reason text (`OK`, `Forbidden`, ...) |
-//! | `result_description` | string | error detail, when logged |
+//! | `result_description` | categorical | error detail, when logged |
 //! | `duration_ms` | u32 | server-side duration |
 //! | `caller_ip` | categorical | `callerIpAddress` |
 //! | `tls_version` | categorical | `TLS1_2`, `TLS1_3`, ... |
 //! | `client_info` | categorical | user agent |
 //! | `correlation_id` | string | client-supplied correlation id |
-//! | `request_uri` | string | request URI as logged |
+//! | `request_uri` | categorical | request URI as logged |
 //! | `principal_id` | categorical | caller object id (`oid` or the long `objectidentifier` claim), lower case |
 //! | `app_id` | categorical | application (client) id (`appid` / `azp`), lower case |
 //! | `upn` | categorical | user principal name (`upn`, long `upn` claim or `unique_name`) |
@@ -198,38 +200,97 @@ pub struct Origin<'f> {
     pub line: u32,
 }
 
-macro_rules! string_columns {
-    ($($field:ident),* $(,)?) => {
+/// A categorical column under construction. Values become ids of the global
+/// category mapping as they are pushed, so a batch never holds its strings.
+struct CategoryBuilder {
+    ids: Vec<Option<u32>>,
+    /// The last value and its id: most columns repeat in runs (a file is one
+    /// vault; callers, operations and user agents come in bursts), and
+    /// comparing with the last value is cheaper than a lookup in the mapping.
+    last: String,
+    last_id: u32,
+}
+
+impl CategoryBuilder {
+    fn with_capacity(capacity: usize) -> Self {
+        CategoryBuilder {
+            ids: Vec::with_capacity(capacity),
+            last: String::new(),
+            last_id: u32::MAX,
+        }
+    }
+
+    fn push(&mut self, value: Option<&str>, mapping: &CategoricalMapping) -> PolarsResult<()> {
+        let id = match value {
+            Some(v) if !v.is_empty() => {
+                if self.last_id == u32::MAX || self.last != v {
+                    self.last_id = mapping.insert_cat(v)?;
+                    self.last.clear();
+                    self.last.push_str(v);
+                }
+                Some(self.last_id)
+            }
+            _ => None,
+        };
+        self.ids.push(id);
+        Ok(())
+    }
+
+    fn finish(self, name: &str, dtype: &DataType) -> Column {
+        let ids = UInt32Chunked::from_iter_options(name.into(), self.ids.into_iter());
+        // SAFETY: every id came from `insert_cat` on this dtype's mapping.
+        unsafe { Categorical32Chunked::from_cats_and_dtype_unchecked(ids, dtype.clone()) }
+            .into_series()
+            .into_column()
+    }
+}
+
+macro_rules! columns {
+    (categorical: $($cat:ident),* $(,)?; plain: $($plain:ident),* $(,)?) => {
         /// Column builders for a batch of events.
         pub struct EventColumns {
             len: usize,
+            categorical: DataType,
+            mapping: Arc<CategoricalMapping>,
+            /// The first failure to intern a value (the mapping is full).
+            error: Option<PolarsError>,
             time: Vec<i64>,
             expires: Vec<Option<i64>>,
             http_status: Vec<Option<u32>>,
             duration_ms: Vec<Option<u32>>,
             authorized: Vec<Option<bool>>,
             source_line: Vec<u32>,
-            $($field: StringChunkedBuilder,)*
+            $($cat: CategoryBuilder,)*
+            $($plain: StringChunkedBuilder,)*
         }
 
         impl EventColumns {
             pub fn with_capacity(capacity: usize) -> Self {
+                let categorical = DataType::from_categories(Categories::global());
+                let DataType::Categorical(_, mapping) = &categorical else {
+                    unreachable!("from_categories makes a categorical dtype")
+                };
                 Self {
                     len: 0,
+                    mapping: mapping.clone(),
+                    categorical,
+                    error: None,
                     time: Vec::with_capacity(capacity),
                     expires: Vec::with_capacity(capacity),
                     http_status: Vec::with_capacity(capacity),
                     duration_ms: Vec::with_capacity(capacity),
                     authorized: Vec::with_capacity(capacity),
                     source_line: Vec::with_capacity(capacity),
-                    $($field: StringChunkedBuilder::new(stringify!($field).into(), capacity),)*
+                    $($cat: CategoryBuilder::with_capacity(capacity),)*
+                    $($plain: StringChunkedBuilder::new(stringify!($plain).into(), capacity),)*
                 }
             }
         }
     };
 }
 
-string_columns!(
+columns!(
+    categorical:
     vault,
     resource_type,
     subscription_id,
@@ -245,7 +306,6 @@ string_columns!(
     caller_ip,
     tls_version,
     client_info,
-    correlation_id,
     request_uri,
     principal_id,
     app_id,
@@ -258,16 +318,10 @@ string_columns!(
     assignment_id,
     algorithm,
     source_format,
-    source_file,
+    source_file;
+    plain:
+    correlation_id,
 );
-
-/// Columns stored as plain strings; every other string column is categorical.
-const PLAIN_STRING_COLUMNS: [&str; 4] = [
-    "object_version",
-    "result_description",
-    "correlation_id",
-    "request_uri",
-];
 
 fn push<S: AsRef<str>>(builder: &mut StringChunkedBuilder, value: Option<S>) {
     match value {
@@ -293,103 +347,111 @@ impl EventColumns {
         self.duration_ms.push(event.duration_ms);
         self.authorized.push(event.authorized);
         self.source_line.push(origin.line);
-        push(&mut self.vault, event.vault.as_deref());
-        push(&mut self.resource_type, event.resource_type.as_deref());
-        push(&mut self.subscription_id, event.subscription_id.as_deref());
-        push(&mut self.resource_group, event.resource_group.as_deref());
-        push(&mut self.operation, Some(&event.operation));
-        push(
-            &mut self.operation_version,
-            event.operation_version.as_ref(),
-        );
-        push(&mut self.object_type, event.object_type);
-        push(&mut self.object_name, event.object_name.as_deref());
-        push(&mut self.object_version, event.object_version.as_deref());
-        push(&mut self.result_type, event.result_type.as_ref());
-        push(&mut self.result_signature, event.result_signature.as_ref());
-        push(
-            &mut self.result_description,
-            event.result_description.as_ref(),
-        );
-        push(&mut self.caller_ip, event.caller_ip.as_ref());
-        push(&mut self.tls_version, event.tls_version.as_ref());
-        push(&mut self.client_info, event.client_info.as_ref());
         push(&mut self.correlation_id, event.correlation_id.as_ref());
-        push(&mut self.request_uri, event.request_uri.as_ref());
-        push(&mut self.principal_id, event.principal_id.as_deref());
-        push(&mut self.app_id, event.app_id.as_deref());
-        push(&mut self.upn, event.upn.as_ref());
-        push(&mut self.tenant_id, event.tenant_id.as_deref());
-        push(
-            &mut self.identity_kind,
-            event.identity_kind.map(IdentityKind::as_str),
-        );
-        push(
-            &mut self.credential_kind,
-            event.credential_kind.map(CredentialKind::as_str),
-        );
-        push(&mut self.managed_identity, event.managed_identity.as_ref());
-        push(&mut self.authorization, event.authorization);
-        push(&mut self.assignment_id, event.assignment_id.as_ref());
-        push(&mut self.algorithm, event.algorithm.as_ref());
-        push(&mut self.source_format, Some(origin.format.as_str()));
-        push(&mut self.source_file, Some(origin.file));
+        let categories: [(&mut CategoryBuilder, Option<&str>); 28] = [
+            (&mut self.vault, event.vault.as_deref()),
+            (&mut self.resource_type, event.resource_type.as_deref()),
+            (&mut self.subscription_id, event.subscription_id.as_deref()),
+            (&mut self.resource_group, event.resource_group.as_deref()),
+            (&mut self.operation, Some(&event.operation)),
+            (
+                &mut self.operation_version,
+                event.operation_version.as_deref(),
+            ),
+            (&mut self.object_type, event.object_type),
+            (&mut self.object_name, event.object_name.as_deref()),
+            (&mut self.object_version, event.object_version.as_deref()),
+            (&mut self.result_type, event.result_type.as_deref()),
+            (
+                &mut self.result_signature,
+                event.result_signature.as_deref(),
+            ),
+            (
+                &mut self.result_description,
+                event.result_description.as_deref(),
+            ),
+            (&mut self.caller_ip, event.caller_ip.as_deref()),
+            (&mut self.tls_version, event.tls_version.as_deref()),
+            (&mut self.client_info, event.client_info.as_deref()),
+            (&mut self.request_uri, event.request_uri.as_deref()),
+            (&mut self.principal_id, event.principal_id.as_deref()),
+            (&mut self.app_id, event.app_id.as_deref()),
+            (&mut self.upn, event.upn.as_deref()),
+            (&mut self.tenant_id, event.tenant_id.as_deref()),
+            (
+                &mut self.identity_kind,
+                event.identity_kind.map(IdentityKind::as_str),
+            ),
+            (
+                &mut self.credential_kind,
+                event.credential_kind.map(CredentialKind::as_str),
+            ),
+            (
+                &mut self.managed_identity,
+                event.managed_identity.as_deref(),
+            ),
+            (&mut self.authorization, event.authorization),
+            (&mut self.assignment_id, event.assignment_id.as_deref()),
+            (&mut self.algorithm, event.algorithm.as_deref()),
+            (&mut self.source_format, Some(origin.format.as_str())),
+            (&mut self.source_file, Some(origin.file)),
+        ];
+        for (builder, value) in categories {
+            if let Err(e) = builder.push(value, &self.mapping) {
+                self.error.get_or_insert(e);
+            }
+        }
     }
 
     /// Builds the frame, columns in the order of the table above, with its types.
     pub fn finish(self) -> PolarsResult<DataFrame> {
-        let categorical = DataType::from_categories(Categories::global());
-        let string = |builder: StringChunkedBuilder| -> PolarsResult<Column> {
-            let series = builder.finish().into_series();
-            if PLAIN_STRING_COLUMNS.contains(&series.name().as_str()) {
-                Ok(series.into_column())
-            } else {
-                Ok(series.cast(&categorical)?.into_column())
-            }
-        };
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let dtype = &self.categorical;
         let time = Int64Chunked::from_vec("time".into(), self.time)
             .into_datetime(TimeUnit::Nanoseconds, None)
             .into_column();
         let columns = vec![
             time,
-            string(self.vault)?,
-            string(self.resource_type)?,
-            string(self.subscription_id)?,
-            string(self.resource_group)?,
-            string(self.operation)?,
-            string(self.operation_version)?,
-            string(self.object_type)?,
-            string(self.object_name)?,
-            string(self.object_version)?,
+            self.vault.finish("vault", dtype),
+            self.resource_type.finish("resource_type", dtype),
+            self.subscription_id.finish("subscription_id", dtype),
+            self.resource_group.finish("resource_group", dtype),
+            self.operation.finish("operation", dtype),
+            self.operation_version.finish("operation_version", dtype),
+            self.object_type.finish("object_type", dtype),
+            self.object_name.finish("object_name", dtype),
+            self.object_version.finish("object_version", dtype),
             Int64Chunked::from_iter_options("expires".into(), self.expires.into_iter())
                 .into_datetime(TimeUnit::Nanoseconds, None)
                 .into_column(),
             UInt32Chunked::from_iter_options("http_status".into(), self.http_status.into_iter())
                 .into_column(),
-            string(self.result_type)?,
-            string(self.result_signature)?,
-            string(self.result_description)?,
+            self.result_type.finish("result_type", dtype),
+            self.result_signature.finish("result_signature", dtype),
+            self.result_description.finish("result_description", dtype),
             UInt32Chunked::from_iter_options("duration_ms".into(), self.duration_ms.into_iter())
                 .into_column(),
-            string(self.caller_ip)?,
-            string(self.tls_version)?,
-            string(self.client_info)?,
-            string(self.correlation_id)?,
-            string(self.request_uri)?,
-            string(self.principal_id)?,
-            string(self.app_id)?,
-            string(self.upn)?,
-            string(self.tenant_id)?,
-            string(self.identity_kind)?,
-            string(self.credential_kind)?,
-            string(self.managed_identity)?,
-            string(self.authorization)?,
+            self.caller_ip.finish("caller_ip", dtype),
+            self.tls_version.finish("tls_version", dtype),
+            self.client_info.finish("client_info", dtype),
+            self.correlation_id.finish().into_column(),
+            self.request_uri.finish("request_uri", dtype),
+            self.principal_id.finish("principal_id", dtype),
+            self.app_id.finish("app_id", dtype),
+            self.upn.finish("upn", dtype),
+            self.tenant_id.finish("tenant_id", dtype),
+            self.identity_kind.finish("identity_kind", dtype),
+            self.credential_kind.finish("credential_kind", dtype),
+            self.managed_identity.finish("managed_identity", dtype),
+            self.authorization.finish("authorization", dtype),
             BooleanChunked::from_iter_options("authorized".into(), self.authorized.into_iter())
                 .into_column(),
-            string(self.assignment_id)?,
-            string(self.algorithm)?,
-            string(self.source_format)?,
-            string(self.source_file)?,
+            self.assignment_id.finish("assignment_id", dtype),
+            self.algorithm.finish("algorithm", dtype),
+            self.source_format.finish("source_format", dtype),
+            self.source_file.finish("source_file", dtype),
             UInt32Chunked::from_vec("source_line".into(), self.source_line).into_column(),
         ];
         DataFrame::new(self.len, columns)

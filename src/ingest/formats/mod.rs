@@ -121,7 +121,12 @@ impl<'f> Batch<'f> {
 
     /// Parses every line of `text`, the first being line `first_line`.
     pub fn add_lines(&mut self, text: &[u8], first_line: u32) {
-        for (line_here, line) in (first_line..).zip(text.split(|&b| b == b'\n')) {
+        let mut start = 0;
+        // memchr finds line ends a vector at a time; a byte predicate did not.
+        let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
+        for (line_here, end) in (first_line..).zip(ends) {
+            let line = &text[start..end];
+            start = end + 1;
             let trimmed = line.trim_ascii();
             if trimmed.is_empty() {
                 continue;

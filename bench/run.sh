@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The benchmark: kvaudit's full audit against a DuckDB reference job on the
+# same PT1H.json blobs, at several sizes, written up as bench/results.md and
+# in the README's Performance section.
+#
+#   bench/run.sh [--scale S] [--days D] [--sets 0.25,1,4] [--10gb] [--gzip]
+#                [--repeat N] [--no-readme]
+#
+# --scale/--days  the 1x set (default 45 and 7: about 1.1 GB, 950k events)
+# --sets          multiples of the 1x scale to run (default 0.25,1,4)
+# --10gb          also run 10x (about 11 GB, 9.5M events; needs 12 GB of disk)
+# --gzip          generate PT1H.json.gz instead of plain JSON (both tools read
+#                 the same files either way)
+# --repeat N      run each tool N times and keep the fastest (default 1)
+# --no-readme     write bench/results.md only
+#
+# Generated sets are kept in $CARGO_TARGET_DIR/bench-data (default
+# target/bench-data) and reused; DuckDB is installed from PyPI into a venv
+# under the same target directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+base_scale=45
+days=7
+sets=0.25,1,4
+gzip=
+repeat=1
+readme=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --scale) base_scale=$2; shift 2 ;;
+    --days) days=$2; shift 2 ;;
+    --sets) sets=$2; shift 2 ;;
+    --10gb) sets="$sets,10"; shift ;;
+    --gzip) gzip=1; shift ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --no-readme) readme=; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+target=${CARGO_TARGET_DIR:-target}
+cargo build --release --quiet
+mkdir -p "$target/bench-work"
+work=$(mktemp -d -p "$target/bench-work")
+trap 'rm -rf "$work"' EXIT
+# A link of our own: other builds sharing the target directory may replace
+# release/kvaudit (cargo replaces the file, so the link keeps this one).
+ln "$target/release/kvaudit" "$work/kvaudit" 2>/dev/null || cp "$target/release/kvaudit" "$work/kvaudit"
+bin=$work/kvaudit
+
+venv=$target/bench-venv
+if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+  echo "installing duckdb into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet duckdb
+fi
+
+# The inventory comes with the generator once it can write one.
+gen_inventory=()
+gen_help=$("$bin" generate-logs --help)
+if grep -q -- '--inventory <' <<<"$gen_help"; then
+  gen_inventory=(--inventory INVENTORY_DIR)
+elif grep -q -- '--inventory' <<<"$gen_help"; then
+  gen_inventory=(--inventory)
+fi
+audit_takes_inventory=
+if "$bin" audit --help | grep -q -- '--inventory'; then audit_takes_inventory=1; fi
+
+rows=$target/bench-results.jsonl
+: > "$rows"
+
+# Runs a command under /usr/bin/time; prints "seconds peak_kb".
+measure() {
+  local best_s= best_kb=
+  for _ in $(seq "$repeat"); do
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@"
+    read -r s kb < <(tail -n 1 "$work/time")
+    if [ -z "$best_s" ] || awk "BEGIN {exit !($s < $best_s)}"; then best_s=$s best_kb=$kb; fi
+  done
+  echo "$best_s $best_kb"
+}
+
+IFS=, read -r -a multiples <<<"$sets"
+for multiple in "${multiples[@]}"; do
+  scale=$(awk "BEGIN {print $base_scale * $multiple}")
+  data=$target/bench-data/scale-$scale-days-$days${gzip:+-gz}
+  if [ ! -f "$data/.complete" ]; then
+    echo "generating ${multiple}x (scale $scale, $days days) into $data" >&2
+    args=(--out "$data" --scale "$scale" --days "$days" --start 2026-11-01 ${gzip:+--gzip})
+    for a in "${gen_inventory[@]}"; do args+=("${a/INVENTORY_DIR/$data/inventory}"); done
+    "$bin" generate-logs "${args[@]}" > /dev/null
+    touch "$data/.complete"
+  fi
+  # Both tools read the storage-account blobs, the bulk of every export.
+  blobs=$data/insights-logs-auditevent
+  pattern=$blobs/**/PT1H.json${gzip:+.gz}
+  bytes=$(find "$blobs" -type f -name 'PT1H.json*' -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
+  audit_args=(audit "$blobs" --out "$work/report" --quiet --timings)
+  inventory=$(find "$data" -maxdepth 1 -iname '*inventory*' | head -1)
+  if [ -n "$inventory" ] && [ -n "$audit_takes_inventory" ]; then
+    audit_args+=(--inventory "$inventory")
+  fi
+
+  # Warm the page cache so both tools are measured on parsing, not the disk.
+  find "$blobs" -type f -exec cat {} + > /dev/null
+
+  echo "${multiple}x: kvaudit audit (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  rm -rf "$work/report"
+  read -r k_s k_kb < <(measure sh -c '"$0" "$@" 2> "'"$work"'/timings"; [ $? -le 1 ]' "$bin" "${audit_args[@]}")
+  echo "${multiple}x: DuckDB reference job" >&2
+  rm -rf "$work/duckdb" && mkdir -p "$work/duckdb"
+  read -r d_s d_kb < <(measure sh -c '"$0" "$@" > "'"$work"'/duckdb.out"' \
+    "$venv/bin/python" bench/duckdb_reference.py "$pattern" "$work/duckdb")
+
+  "$venv/bin/python" - "$multiple" "$scale" "$days" "$bytes" "$k_s" "$k_kb" "$d_s" "$d_kb" \
+    "$work/report/summary.json" "$work/timings" "$work/duckdb.out" "${gzip:+gzip}" >> "$rows" <<'PY'
+import json, re, sys
+multiple, scale, days, size, k_s, k_kb, d_s, d_kb, summary, timings, duck, gz = sys.argv[1:]
+stages, peaks, cedar = {}, {}, {}
+for line in open(timings):
+    if m := re.match(r"timing (\S+) ([0-9.]+)s(?: peak-rss (\d+)MB)?$", line):
+        stages[m[1]] = float(m[2])
+        if m[3]:
+            peaks[m[1]] = int(m[3])
+    if m := re.match(r"cedar (\d+) events, (\d+) requests evaluated", line):
+        cedar = {"cedar_events": int(m[1]), "cedar_requests": int(m[2])}
+duck_out = open(duck).read().split()
+print(json.dumps({
+    "multiple": float(multiple), "scale": float(scale), "days": int(days),
+    "bytes": int(size), "gzip": bool(gz),
+    "events": json.load(open(summary))["records_analyzed"],
+    "kvaudit_s": float(k_s), "kvaudit_kb": int(k_kb), "stages": stages, "peak_rss_mb": peaks, **cedar,
+    "duckdb_version": duck_out[1], "duckdb_events": int(duck_out[3]),
+    "duckdb_s": float(d_s), "duckdb_kb": int(d_kb),
+}))
+PY
+  tail -n 1 "$rows" >&2
+done
+
+"$venv/bin/python" bench/results_table.py "$rows" bench/results.md ${readme:+README.md}
+cat bench/results.md
