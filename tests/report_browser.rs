@@ -105,6 +105,7 @@ fn write_report(dir: &Path) -> PathBuf {
             policies: &policies,
             inputs_described: &described,
             generated_at: Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
+            privilege: None,
         },
     )
     .unwrap();

@@ -4,3 +4,4 @@ pub mod activity;
 pub mod columns;
 pub mod overview;
 pub mod policy;
+pub mod privilege;

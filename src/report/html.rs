@@ -34,6 +34,7 @@ use crate::analyze::activity::{Activity, IdentityRow};
 use crate::analyze::overview::{Overview, VaultActivity};
 use crate::analyze::policy::findings::sort_findings;
 use crate::analyze::policy::{Category, Finding, Severity};
+use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObservation};
 use crate::ingest::Ingested;
 use crate::report::charts::{self, Chart, thousands};
 use crate::report::summary::write_atomically;
@@ -54,10 +55,12 @@ pub struct ReportContext<'a> {
     pub inputs_described: &'a [String],
     /// When the report was made (the caller passes `SOURCE_DATE_EPOCH` when set).
     pub generated_at: DateTime<Utc>,
+    /// The least-privilege analysis, when the run had an inventory.
+    pub privilege: Option<&'a PrivilegeAnalysis>,
 }
 
 /// The templates, embedded; names ending in `.css` are not HTML-escaped.
-pub const TEMPLATES: [(&str, &str); 8] = [
+pub const TEMPLATES: [(&str, &str); 9] = [
     ("report.html", include_str!("../../templates/report.html")),
     ("report.css", include_str!("../../templates/report.css")),
     (
@@ -81,6 +84,10 @@ pub const TEMPLATES: [(&str, &str); 8] = [
         include_str!("../../templates/partials/identities.html"),
     ),
     (
+        "partials/least-privilege.html",
+        include_str!("../../templates/partials/least-privilege.html"),
+    ),
+    (
         "partials/data-quality.html",
         include_str!("../../templates/partials/data-quality.html"),
     ),
@@ -97,13 +104,13 @@ pub struct Section {
 }
 
 /// The sections of a report, in page order.
-pub fn sections(_view: &View) -> Vec<Section> {
+pub fn sections(view: &View) -> Vec<Section> {
     let section = |id, title, template| Section {
         id,
         title,
         template,
     };
-    vec![
+    let mut sections = vec![
         section("run", "Run", "partials/run.html"),
         section(
             "findings-overview",
@@ -113,14 +120,23 @@ pub fn sections(_view: &View) -> Vec<Section> {
         section("activity", "Activity", "partials/activity.html"),
         // Later: abnormal-rate series ("rates") go here, shown when there are any.
         section("findings", "Findings", "partials/findings.html"),
-        // Later: unused permissions with the recommended grant go here.
+    ];
+    if view.privilege.is_some() {
+        sections.push(section(
+            "least-privilege",
+            "Least privilege",
+            "partials/least-privilege.html",
+        ));
+    }
+    sections.extend([
         section(
             "identities",
             "Identity inventory",
             "partials/identities.html",
         ),
         section("data-quality", "Data quality", "partials/data-quality.html"),
-    ]
+    ]);
+    sections
 }
 
 #[derive(Debug, Serialize)]
@@ -288,6 +304,55 @@ pub struct View {
     pub findings: Vec<FindingView>,
     pub identities: Vec<IdentityRow>,
     pub data_quality: DataQualityView,
+    pub privilege: Option<PrivilegeView>,
+}
+
+/// Unused permissions of one principal in one vault, for the table.
+#[derive(Debug, Serialize)]
+pub struct UnusedGroup {
+    pub vault: String,
+    pub principal: String,
+    pub principal_name: String,
+    pub principal_kind: String,
+    pub status: &'static str,
+    pub permissions: Vec<String>,
+    pub recommendation: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrivilegeView {
+    pub min_observation_days: u32,
+    pub vaults: Vec<VaultObservation>,
+    pub unused: Vec<UnusedGroup>,
+    pub warnings: Vec<String>,
+}
+
+fn privilege_view(analysis: &PrivilegeAnalysis) -> PrivilegeView {
+    let mut groups: BTreeMap<(String, String, &'static str), Vec<&UnusedPermission>> =
+        BTreeMap::new();
+    for row in &analysis.unused {
+        groups
+            .entry((row.vault.clone(), row.principal.clone(), row.status))
+            .or_default()
+            .push(row);
+    }
+    PrivilegeView {
+        min_observation_days: analysis.min_observation_days,
+        vaults: analysis.vaults.clone(),
+        unused: groups
+            .into_values()
+            .map(|rows| UnusedGroup {
+                vault: rows[0].vault.clone(),
+                principal: rows[0].principal.clone(),
+                principal_name: rows[0].principal_name.clone(),
+                principal_kind: rows[0].principal_kind.clone(),
+                status: rows[0].status,
+                permissions: rows.iter().map(|r| r.permission.clone()).collect(),
+                recommendation: rows[0].recommendation.clone(),
+            })
+            .collect(),
+        warnings: analysis.warnings.clone(),
+    }
 }
 
 fn findings_overview(findings: &[Finding]) -> FindingsOverview {
@@ -416,6 +481,7 @@ pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
         findings: findings.iter().map(FindingView::from).collect(),
         identities: activity.identities,
         data_quality: data_quality(ctx.ingested),
+        privilege: ctx.privilege.map(privilege_view),
     })
 }
 
@@ -539,6 +605,7 @@ mod tests {
             policies: &policies,
             inputs_described: &inputs,
             generated_at,
+            privilege: None,
         })
         .unwrap()
     }
@@ -673,6 +740,7 @@ mod tests {
             policies: &[],
             inputs_described: &[],
             generated_at: at(0),
+            privilege: None,
         })
         .unwrap();
         assert_eq!(view.overview.total, 2);
@@ -729,6 +797,7 @@ mod tests {
             policies: &[],
             inputs_described: &[],
             generated_at: at(0),
+            privilege: None,
         };
         write_html(&out, &ctx).unwrap();
         let written = std::fs::read_to_string(out.join(HTML_FILE)).unwrap();
