@@ -195,6 +195,30 @@ impl VaultContext<'_> {
         }
     }
 
+    /// An `unused-permission` category finding about one principal in this vault.
+    fn finding(
+        &self,
+        (rule_id, severity, title): (&str, Severity, &str),
+        who: &Who,
+        activity: GrantActivity,
+        message: String,
+        advice: String,
+    ) -> Finding {
+        Finding::about_grant(
+            rule(
+                rule_id,
+                Category::UnusedPermission,
+                severity,
+                &self.title(title),
+                self.remediation(advice),
+            ),
+            who,
+            &self.vault.name,
+            activity,
+            message,
+        )
+    }
+
     fn title(&self, title: &str) -> String {
         if self.provisional {
             format!("{title} (provisional)")
@@ -618,19 +642,8 @@ fn access_policy(
             &command,
         ));
     }
-    out.findings.push(Finding::about_grant(
-        rule(
-            rule_id,
-            Category::UnusedPermission,
-            severity,
-            &ctx.title(title),
-            ctx.remediation(advice),
-        ),
-        who,
-        &ctx.vault.name,
-        activity,
-        message,
-    ));
+    out.findings
+        .push(ctx.finding((rule_id, severity, title), who, activity, message, advice));
 }
 
 fn rbac(
@@ -812,19 +825,8 @@ fn rbac(
         out.unused
             .push(ctx.row(who, a.clone(), granted_by(a), (status, rule_id), &command));
     }
-    out.findings.push(Finding::about_grant(
-        rule(
-            rule_id,
-            Category::UnusedPermission,
-            severity,
-            &ctx.title(title),
-            ctx.remediation(advice),
-        ),
-        who,
-        &ctx.vault.name,
-        activity,
-        message,
-    ));
+    out.findings
+        .push(ctx.finding((rule_id, severity, title), who, activity, message, advice));
 }
 
 #[cfg(test)]
