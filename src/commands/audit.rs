@@ -79,6 +79,9 @@ fn generation_time() -> anyhow::Result<DateTime<Utc>> {
 pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     // Policies first: a broken policy should fail before minutes of reading.
     let mut policies = LoadedPolicies::load(&args.policy.options())?;
+    // Described before the inventory's vault tags join the entities, so the
+    // header counts the entities file's own entities.
+    let policies_described = policies.describe();
     // The inventory too: a bad file should fail before the logs are read.
     let inventory = if args.inventory.is_empty() {
         None
@@ -143,7 +146,6 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     if args.format.contains(&OutputFormat::Json) {
         write_findings(&args.out, &evaluation.findings)?;
     }
-    let policies_described = policies.describe();
     let inputs_described: Vec<String> = ingested
         .inputs
         .iter()

@@ -17,7 +17,7 @@
 
 mod parse;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -113,6 +113,8 @@ pub struct Inventory {
     pub principals: BTreeMap<String, PrincipalInfo>,
     pub files: Vec<InventoryFile>,
     pub warnings: Vec<String>,
+    /// Keys of the assignments kept, to drop the same one exported twice.
+    seen_assignments: HashSet<String>,
 }
 
 /// One parsed file, before merging.
@@ -170,14 +172,15 @@ impl Inventory {
             }
         }
         for assignment in doc.assignments {
-            let duplicate = self.assignments.iter().any(|a| {
-                (!a.id.is_empty() && a.id.eq_ignore_ascii_case(&assignment.id))
-                    || (a.principal_id == assignment.principal_id
-                        && a.role_definition_id
-                            .eq_ignore_ascii_case(&assignment.role_definition_id)
-                        && a.scope.eq_ignore_ascii_case(&assignment.scope))
-            });
-            if !duplicate {
+            // The same grant: same principal, role and scope (its id is one
+            // function of those, so `--all` and `--scope` exports agree).
+            let key = format!(
+                "{}|{}|{}",
+                assignment.principal_id,
+                assignment.role_definition_id.to_lowercase(),
+                assignment.scope.trim_end_matches('/').to_lowercase()
+            );
+            if self.seen_assignments.insert(key) {
                 if let Some(name) = &assignment.principal_name {
                     self.principals
                         .entry(assignment.principal_id.clone())
