@@ -290,6 +290,49 @@ fn over_granted_sample_identities_get_the_documented_recommendations() {
     );
 }
 
+/// The sample inventory is consistent with the sample logs: every identity
+/// that succeeded on the data plane holds a grant, and only the documented
+/// group is left unjudged.
+#[test]
+fn the_sample_inventory_backs_every_successful_call() {
+    use kvaudit::analyze::privilege::{PrivilegeOptions, analyze};
+    use kvaudit::ingest::inventory::Inventory;
+    let inputs = kvaudit::ingest::inputs::expand(&[path("sample-logs")]).unwrap();
+    let ingested = kvaudit::ingest::ingest(&inputs, &indicatif::ProgressBar::hidden()).unwrap();
+    let inventory = Inventory::load(&[root().join("sample-inventory")]).unwrap();
+    assert_eq!(inventory.files.len(), 6);
+    assert!(inventory.warnings.is_empty(), "{:?}", inventory.warnings);
+    let analysis = analyze(&ingested.events, &inventory, &PrivilegeOptions::default()).unwrap();
+    assert!(analysis.warnings.is_empty(), "{:?}", analysis.warnings);
+    let summary: Vec<(&str, &str, usize, usize, usize)> = analysis
+        .vaults
+        .iter()
+        .map(|v| {
+            (
+                v.vault.as_str(),
+                v.permission_model,
+                v.principals_with_grants,
+                v.group_grants,
+                v.callers_without_grant,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("kv-payments-prod", "rbac", 8, 1, 0),
+            ("kv-shared-dev", "access-policy", 6, 0, 0),
+            ("kv-web-prod", "access-policy", 9, 0, 0),
+        ]
+    );
+    assert!(
+        analysis
+            .vaults
+            .iter()
+            .all(|v| v.provisional && v.unknown_roles.is_empty())
+    );
+}
+
 #[test]
 fn a_bad_inventory_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -611,6 +611,63 @@ mod tests {
     }
 
     #[test]
+    fn least_privilege_section_appears_with_an_inventory_and_escapes_it() {
+        use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObservation};
+        let ingested = ingest_files(&[data("same-events/PT1H.json")]);
+        let overview = Overview::of(&ingested.events).unwrap();
+        let hostile = "<script>document.title='pwned-privilege'</script>";
+        let analysis = PrivilegeAnalysis {
+            vaults: vec![VaultObservation {
+                vault: "kv-web-prod".into(),
+                permission_model: "access-policy",
+                first_seen: None,
+                last_seen: None,
+                observed_days: 0.0,
+                events: 0,
+                provisional: true,
+                principals_with_grants: 1,
+                group_grants: 0,
+                unknown_roles: vec![hostile.into()],
+                callers_without_grant: 0,
+            }],
+            unused: vec![UnusedPermission {
+                vault: "kv-web-prod".into(),
+                permission_model: "access-policy",
+                principal: "oid-1".into(),
+                principal_name: hostile.into(),
+                principal_kind: "user".into(),
+                permission: "secrets:purge".into(),
+                granted_by: "access policy".into(),
+                status: "no-data",
+                observed_from: String::new(),
+                observed_to: String::new(),
+                observed_days: 0.0,
+                provisional: true,
+                recommendation: "none: no events".into(),
+                finding_rule: "unused-permission-no-data",
+            }],
+            warnings: vec![hostile.into()],
+            ..PrivilegeAnalysis::default()
+        };
+        let context = |privilege| ReportContext {
+            ingested: &ingested,
+            overview: &overview,
+            findings: &[],
+            policies: &[],
+            inputs_described: &[],
+            generated_at: at(0),
+            privilege,
+        };
+        let without = render_html(&context(None)).unwrap();
+        assert!(!without.contains("<section id=\"least-privilege\""));
+        let html = render_html(&context(Some(&analysis))).unwrap();
+        assert!(html.contains("<section id=\"least-privilege\""));
+        assert!(html.contains("no data: no events"));
+        assert!(!html.contains("<script"), "escaped");
+        assert!(html.contains("&lt;script&gt;document.title="));
+    }
+
+    #[test]
     fn every_template_parses() {
         let env = environment().unwrap();
         for (name, _) in TEMPLATES {
