@@ -347,7 +347,16 @@ fn privilege_view(analysis: &PrivilegeAnalysis) -> PrivilegeView {
                 principal_name: rows[0].principal_name.clone(),
                 principal_kind: rows[0].principal_kind.clone(),
                 status: rows[0].status,
-                permissions: rows.iter().map(|r| r.permission.clone()).collect(),
+                // The vault prefix is the same for every RBAC data action.
+                permissions: rows
+                    .iter()
+                    .map(|r| {
+                        let p = r.permission.as_str();
+                        p.strip_prefix("Microsoft.KeyVault/vaults/")
+                            .unwrap_or(p)
+                            .to_owned()
+                    })
+                    .collect(),
                 recommendation: rows[0].recommendation.clone(),
             })
             .collect(),

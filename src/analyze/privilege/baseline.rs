@@ -233,17 +233,25 @@ pub fn generate(
     );
     baseline.permits += 1;
 
-    for (principal, vaults) in &observed {
-        let fact = facts.identities.get(principal);
-        let name = fact
-            .map(|f| f.name.as_str())
+    // Identities in name order, so a reader finds one.
+    let name_of = |principal: &str| -> String {
+        facts
+            .identities
+            .get(principal)
+            .map(|f| f.name.clone())
             .filter(|n| !n.is_empty())
-            .unwrap_or(principal);
+            .unwrap_or_else(|| principal.to_owned())
+    };
+    let mut principals: Vec<(&String, &_)> = observed.iter().collect();
+    principals.sort_by_cached_key(|(p, _)| (name_of(p).to_lowercase(), (*p).clone()));
+    for (principal, vaults) in principals {
+        let fact = facts.identities.get(principal);
+        let name = name_of(principal);
         let kind = fact.map_or("unknown", |f| f.kind.as_str());
         let _ = writeln!(
             text,
             "// ---- {} ({kind}), Identity {}",
-            comment_text(name),
+            comment_text(&name),
             comment_text(principal)
         );
         let principal_uid = format!("Identity::{}", cedar_string(principal));
