@@ -238,8 +238,14 @@ pub fn generate(
         facts
             .identities
             .get(principal)
-            .map(|f| f.name.clone())
-            .filter(|n| !n.is_empty())
+            .and_then(|f| {
+                // Applications have no name in the logs: their app id says more than the object id.
+                [f.name.clone(), f.app_id.clone()]
+                    .into_iter()
+                    .zip(["", "app "])
+                    .find(|(n, _)| !n.is_empty())
+                    .map(|(n, prefix)| format!("{prefix}{n}"))
+            })
             .unwrap_or_else(|| principal.to_owned())
     };
     let mut principals: Vec<(&String, &_)> = observed.iter().collect();
