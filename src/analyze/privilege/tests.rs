@@ -1,5 +1,6 @@
 use super::*;
 use crate::analyze::policy::tests_runner::{TestEvent, frame_of};
+use crate::analyze::policy::{Category, Severity};
 use crate::ingest::inventory::parse_document;
 
 const AP_VAULT: &str =
