@@ -89,6 +89,15 @@ pub struct AuditArgs {
     /// Print the time each stage took to stderr (`timing <stage> <seconds>s peak-rss <MB>MB`).
     #[arg(long)]
     pub timings: bool,
+    /// Inventory: `az keyvault show`, `az role assignment list`, `az ad sp list`
+    /// JSON output (files or folders). Turns on the least-privilege analysis
+    /// and unused-permissions.csv. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub inventory: Vec<PathBuf>,
+    /// Days of logs a vault needs before its least-privilege recommendations
+    /// are firm (fewer: marked provisional).
+    #[arg(long, value_name = "DAYS", default_value_t = crate::analyze::privilege::DEFAULT_MIN_OBSERVATION_DAYS)]
+    pub min_observation_days: u32,
 }
 
 /// How much history the abnormal-rate analysis uses.
@@ -136,6 +145,10 @@ pub struct GenerateArgs {
     /// Write PT1H.json.gz instead of PT1H.json.
     #[arg(long)]
     pub gzip: bool,
+    /// Also write the sample estate's inventory (`az keyvault show`, `az role
+    /// assignment list`, `az ad sp/user list` output) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub inventory_out: Option<PathBuf>,
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.

@@ -35,6 +35,7 @@ use crate::analyze::overview::{Overview, VaultActivity};
 use crate::analyze::policy::findings::sort_findings;
 use crate::analyze::policy::observations::{RateRow, span_text};
 use crate::analyze::policy::{Category, Finding, Severity};
+use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObservation};
 use crate::analyze::rates::COUNTS;
 use crate::ingest::Ingested;
 use crate::report::charts::{self, Chart, thousands};
@@ -58,10 +59,12 @@ pub struct ReportContext<'a> {
     pub generated_at: DateTime<Utc>,
     /// The windows behind abnormal-rate findings (may be empty).
     pub rate_rows: &'a [RateRow],
+    /// The least-privilege analysis, when the run had an inventory.
+    pub privilege: Option<&'a PrivilegeAnalysis>,
 }
 
 /// The templates, embedded; names ending in `.css` are not HTML-escaped.
-pub const TEMPLATES: [(&str, &str); 9] = [
+pub const TEMPLATES: [(&str, &str); 10] = [
     ("report.html", include_str!("../../templates/report.html")),
     ("report.css", include_str!("../../templates/report.css")),
     (
@@ -87,6 +90,10 @@ pub const TEMPLATES: [(&str, &str); 9] = [
     (
         "partials/identities.html",
         include_str!("../../templates/partials/identities.html"),
+    ),
+    (
+        "partials/least-privilege.html",
+        include_str!("../../templates/partials/least-privilege.html"),
     ),
     (
         "partials/data-quality.html",
@@ -123,9 +130,15 @@ pub fn sections(view: &View) -> Vec<Section> {
     if !view.rates.rows.is_empty() {
         sections.push(section("rates", "Abnormal rates", "partials/rates.html"));
     }
+    sections.push(section("findings", "Findings", "partials/findings.html"));
+    if view.privilege.is_some() {
+        sections.push(section(
+            "least-privilege",
+            "Least privilege",
+            "partials/least-privilege.html",
+        ));
+    }
     sections.extend([
-        section("findings", "Findings", "partials/findings.html"),
-        // Later: unused permissions with the recommended grant go here.
         section(
             "identities",
             "Identity inventory",
@@ -384,6 +397,64 @@ pub struct View {
     pub rates: RatesView,
     pub identities: Vec<IdentityRow>,
     pub data_quality: DataQualityView,
+    pub privilege: Option<PrivilegeView>,
+}
+
+/// Unused permissions of one principal in one vault, for the table.
+#[derive(Debug, Serialize)]
+pub struct UnusedGroup {
+    pub vault: String,
+    pub principal: String,
+    pub principal_name: String,
+    pub principal_kind: String,
+    pub status: &'static str,
+    pub permissions: Vec<String>,
+    pub recommendation: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrivilegeView {
+    pub min_observation_days: u32,
+    pub vaults: Vec<VaultObservation>,
+    pub unused: Vec<UnusedGroup>,
+    pub warnings: Vec<String>,
+}
+
+fn privilege_view(analysis: &PrivilegeAnalysis) -> PrivilegeView {
+    let mut groups: BTreeMap<(String, String, &'static str), Vec<&UnusedPermission>> =
+        BTreeMap::new();
+    for row in &analysis.unused {
+        groups
+            .entry((row.vault.clone(), row.principal.clone(), row.status))
+            .or_default()
+            .push(row);
+    }
+    PrivilegeView {
+        min_observation_days: analysis.min_observation_days,
+        vaults: analysis.vaults.clone(),
+        unused: groups
+            .into_values()
+            .map(|rows| UnusedGroup {
+                vault: rows[0].vault.clone(),
+                principal: rows[0].principal.clone(),
+                principal_name: rows[0].principal_name.clone(),
+                principal_kind: rows[0].principal_kind.clone(),
+                status: rows[0].status,
+                // The vault prefix is the same for every RBAC data action.
+                permissions: rows
+                    .iter()
+                    .map(|r| {
+                        let p = r.permission.as_str();
+                        p.strip_prefix("Microsoft.KeyVault/vaults/")
+                            .unwrap_or(p)
+                            .to_owned()
+                    })
+                    .collect(),
+                recommendation: rows[0].recommendation.clone(),
+            })
+            .collect(),
+        warnings: analysis.warnings.clone(),
+    }
 }
 
 fn findings_overview(findings: &[Finding]) -> FindingsOverview {
@@ -513,6 +584,7 @@ pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
         rates: rates_view(ctx.rate_rows),
         identities: activity.identities,
         data_quality: data_quality(ctx.ingested),
+        privilege: ctx.privilege.map(privilege_view),
     })
 }
 
@@ -637,8 +709,67 @@ mod tests {
             inputs_described: &inputs,
             generated_at,
             rate_rows: &[],
+            privilege: None,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn least_privilege_section_appears_with_an_inventory_and_escapes_it() {
+        use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObservation};
+        let ingested = ingest_files(&[data("same-events/PT1H.json")]);
+        let overview = Overview::of(&ingested.events).unwrap();
+        let hostile = "<script>document.title='pwned-privilege'</script>";
+        let analysis = PrivilegeAnalysis {
+            vaults: vec![VaultObservation {
+                vault: "kv-web-prod".into(),
+                permission_model: "access-policy",
+                first_seen: None,
+                last_seen: None,
+                observed_days: 0.0,
+                events: 0,
+                provisional: true,
+                principals_with_grants: 1,
+                group_grants: 0,
+                unknown_roles: vec![hostile.into()],
+                callers_without_grant: 0,
+            }],
+            unused: vec![UnusedPermission {
+                vault: "kv-web-prod".into(),
+                permission_model: "access-policy",
+                principal: "oid-1".into(),
+                principal_name: hostile.into(),
+                principal_kind: "user".into(),
+                permission: "secrets:purge".into(),
+                granted_by: "access policy".into(),
+                status: "no-data",
+                observed_from: String::new(),
+                observed_to: String::new(),
+                observed_days: 0.0,
+                provisional: true,
+                recommendation: "none: no events".into(),
+                finding_rule: "unused-permission-no-data",
+            }],
+            warnings: vec![hostile.into()],
+            ..PrivilegeAnalysis::default()
+        };
+        let context = |privilege| ReportContext {
+            ingested: &ingested,
+            overview: &overview,
+            findings: &[],
+            policies: &[],
+            inputs_described: &[],
+            generated_at: at(0),
+            rate_rows: &[],
+            privilege,
+        };
+        let without = render_html(&context(None)).unwrap();
+        assert!(!without.contains("<section id=\"least-privilege\""));
+        let html = render_html(&context(Some(&analysis))).unwrap();
+        assert!(html.contains("<section id=\"least-privilege\""));
+        assert!(html.contains("no data: no events"));
+        assert!(!html.contains("<script"), "escaped");
+        assert!(html.contains("&lt;script&gt;document.title="));
     }
 
     #[test]
@@ -772,6 +903,7 @@ mod tests {
             inputs_described: &[],
             generated_at: at(0),
             rate_rows: &[],
+            privilege: None,
         })
         .unwrap();
         assert_eq!(view.overview.total, 2);
@@ -829,6 +961,7 @@ mod tests {
             inputs_described: &[],
             generated_at: at(0),
             rate_rows: &[],
+            privilege: None,
         };
         write_html(&out, &ctx).unwrap();
         let written = std::fs::read_to_string(out.join(HTML_FILE)).unwrap();
