@@ -168,7 +168,7 @@ fn generate(args: &BaselineArgs) -> anyhow::Result<u8> {
         anyhow::bail!("no log files found in {}", args.paths.join(", "));
     }
     let ingested = crate::ingest::ingest(&inputs, &indicatif::ProgressBar::hidden())?;
-    let schema = crate::analyze::policy::pack::default_schema();
+    let schema = crate::analyze::policy::pack::event_schema();
     let actions = crate::analyze::policy::model::ActionMap::from_schema(&schema);
     let baseline = baseline::generate(
         &ingested.events,

@@ -191,7 +191,7 @@ pub fn managed_identity_name(mirid: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::policy::pack::default_schema;
+    use crate::analyze::policy::pack::{default_schema, event_schema};
 
     /// The 78 operation names of Microsoft's table (log-formats.md section 3).
     const DOCUMENTED: &str = "Authentication VaultGet VaultPut VaultDelete VaultPatch VaultRecover VaultAccessPolicyChangedEventGridNotification \
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn unknown_operations_map_to_the_generic_action() {
-        let map = ActionMap::from_schema(&default_schema());
+        let map = ActionMap::from_schema(&event_schema());
         assert_eq!(map.action_id("SecretTeleport"), UNKNOWN_ACTION);
         assert_eq!(
             map.action_id("read"),

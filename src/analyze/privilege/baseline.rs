@@ -337,7 +337,7 @@ pub fn generate(
 mod tests {
     use super::*;
     use crate::analyze::policy::LoadedPolicies;
-    use crate::analyze::policy::pack::{PolicyKind, Source, default_schema};
+    use crate::analyze::policy::pack::{PolicyKind, Source, event_schema};
     use crate::analyze::policy::tests_runner::{TestEvent, frame_of};
 
     fn ev(principal: &str, op: &str, object: Option<(&str, &str)>, status: u16) -> TestEvent {
@@ -370,7 +370,7 @@ mod tests {
             ));
         }
         let frame = frame_of(&events).unwrap();
-        let actions = ActionMap::from_schema(&default_schema());
+        let actions = ActionMap::from_schema(&event_schema());
         let b = generate(&frame, &actions, &BaselineOptions::default()).unwrap();
         assert_eq!(b.identities, 2);
         assert_eq!(b.permits, 4, "{}", b.text);

@@ -376,7 +376,7 @@ impl PermissionMap {
 mod tests {
     use super::*;
     use crate::analyze::policy::model::ActionMap;
-    use crate::analyze::policy::pack::default_schema;
+    use crate::analyze::policy::pack::event_schema;
 
     #[test]
     fn the_embedded_map_parses() {
@@ -405,7 +405,7 @@ mod tests {
     /// (and the two documented gaps).
     #[test]
     fn every_schema_operation_maps_to_a_permission() {
-        let actions = ActionMap::from_schema(&default_schema());
+        let actions = ActionMap::from_schema(&event_schema());
         let map = PermissionMap::get();
         let service_initiated = |op: &str| {
             op == "Authentication"
