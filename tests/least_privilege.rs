@@ -284,7 +284,7 @@ fn over_granted_sample_identities_get_the_documented_recommendations() {
 
     // A long enough window makes them firm.
     let firm = tempfile::tempdir().unwrap();
-    let (code, _, findings) = audit(
+    let (code, stderr, findings) = audit(
         &[
             &path("sample-logs"),
             "--inventory",
@@ -294,7 +294,7 @@ fn over_granted_sample_identities_get_the_documented_recommendations() {
         ],
         firm.path(),
     );
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "{stderr}");
     assert!(
         findings
             .iter()
