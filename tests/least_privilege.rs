@@ -270,9 +270,21 @@ fn over_granted_sample_identities_get_the_documented_recommendations() {
         .is_none()
     );
 
+    // Display names from `az ad sp list` reach every finding (the logs only
+    // carry the app id of an app registration).
+    assert!(
+        finding(
+            &findings,
+            "kv-client-secret-credential",
+            "sp-github-deploy",
+            "kv-web-prod"
+        )
+        .is_some()
+    );
+
     // A long enough window makes them firm.
     let firm = tempfile::tempdir().unwrap();
-    let (code, _, findings) = audit(
+    let (code, stderr, findings) = audit(
         &[
             &path("sample-logs"),
             "--inventory",
@@ -282,7 +294,7 @@ fn over_granted_sample_identities_get_the_documented_recommendations() {
         ],
         firm.path(),
     );
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "{stderr}");
     assert!(
         findings
             .iter()

@@ -102,8 +102,12 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
         None
     } else {
         let inventory = Inventory::load(&args.inventory)?;
-        policies.user_entities =
+        // Vault tags and display names join the Cedar entities; the
+        // entities file's own values win.
+        let entities =
             policy::entities::with_inventory_tags(&policies.user_entities, &inventory.vault_tags());
+        policies.user_entities =
+            policy::entities::with_inventory_names(&entities, &inventory.principal_names());
         Some(inventory)
     };
     let inputs = ingest::inputs::expand(&args.paths)?;

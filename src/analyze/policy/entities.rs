@@ -422,6 +422,31 @@ pub fn with_inventory_tags(
     out
 }
 
+/// Adds display names from the inventory's directory listings to the user's
+/// entities: an identity the entities file names keeps its name.
+pub fn with_inventory_names(user: &[Value], names: &BTreeMap<String, String>) -> Vec<Value> {
+    let mut out: Vec<Value> = user.to_vec();
+    for (id, name) in names {
+        let defined = out
+            .iter_mut()
+            .find(|e| e.get("uid").and_then(parse_uid) == Some((IDENTITY.to_owned(), id.clone())));
+        match defined {
+            Some(entity) => {
+                if entity.get("attrs").is_none_or(Value::is_null) {
+                    entity["attrs"] = json!({});
+                }
+                if let Some(attrs) = entity["attrs"].as_object_mut() {
+                    attrs.entry("name").or_insert_with(|| json!(name));
+                }
+            }
+            None => out.push(json!({
+                "uid": uid_json(IDENTITY, id), "attrs": {"name": name}, "parents": [], "tags": {}
+            })),
+        }
+    }
+    out
+}
+
 /// Builds the entity store.
 pub fn build(facts: &EventEntities, user: &[Value], schema: &Schema) -> anyhow::Result<Entities> {
     let json = merged_json(facts, user)?;
@@ -456,6 +481,29 @@ mod tests {
         f.vaults.insert("kv-prod".into(), VaultFacts::default());
         f.objects.insert((SECRET, "kv-prod".into(), "db".into()));
         f
+    }
+
+    #[test]
+    fn inventory_names_fill_identities_and_the_entities_file_wins() {
+        let user = serde_json::json!([
+            {"uid": {"type": "Identity", "id": "oid-1"}, "attrs": {"name": "Alice"}, "parents": []}
+        ]);
+        let names = BTreeMap::from([
+            ("oid-1".to_owned(), "alice@contoso.com".to_owned()),
+            ("oid-9".to_owned(), "deploy-pipeline".to_owned()),
+        ]);
+        let merged = with_inventory_names(user.as_array().unwrap(), &names);
+        let store = build(&facts(), &merged, &default_schema()).unwrap();
+        let name = |id: &str| {
+            store
+                .get(&uid(IDENTITY, id))
+                .unwrap()
+                .attr("name")
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(name("oid-1"), EvalResult::String("Alice".into()));
+        assert_eq!(name("oid-9"), EvalResult::String("deploy-pipeline".into()));
     }
 
     #[test]

@@ -209,6 +209,15 @@ impl Inventory {
             .filter(move |a| a.applies_to(&vault.id))
     }
 
+    /// Display names from the directory listings, by object id, for the policy entities.
+    pub fn principal_names(&self) -> BTreeMap<String, String> {
+        self.principals
+            .iter()
+            .filter(|(_, p)| !p.display_name.is_empty() && p.kind != "group")
+            .map(|(id, p)| (id.clone(), p.display_name.clone()))
+            .collect()
+    }
+
     /// Vault tags, by vault name, for the policy entities.
     pub fn vault_tags(&self) -> BTreeMap<String, BTreeMap<String, String>> {
         self.vaults
