@@ -77,7 +77,8 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     // Policies first: a broken policy should fail before minutes of reading.
     let policies = LoadedPolicies::load(&args.policy.options())?;
     let inputs = ingest::inputs::expand(&args.paths)?;
-    if inputs.is_empty() {
+    let workspaces = !args.log_analytics.workspaces.is_empty();
+    if inputs.is_empty() && !workspaces {
         anyhow::bail!(
             "no log files found in {}; directories are searched for {} files",
             args.paths.join(", "),
@@ -88,8 +89,11 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     }
     let mut timer = StageTimer::new(args.timings);
     let progress = progress_bar(&inputs);
-    let ingested = ingest::ingest(&inputs, &progress)?;
+    let mut ingested = ingest::ingest(&inputs, &progress)?;
     progress.finish_and_clear();
+    if workspaces {
+        ingested.merge(super::pull::pull(&args.log_analytics)?)?;
+    }
     timer.done("ingest");
 
     let overview = Overview::of(&ingested.events)?;
@@ -162,6 +166,9 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
             ingested.rejections.total()
         );
         code = exit::FAILED_CHECK;
+    }
+    if super::pull::report_unfinished(&ingested) {
+        code = exit::INCOMPLETE;
     }
     Ok(code)
 }

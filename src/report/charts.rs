@@ -204,7 +204,7 @@ fn time_ticks(timeline: &Timeline) -> (Vec<i64>, usize) {
         .starts
         .iter()
         .enumerate()
-        .filter(|(_, start)| (start.div_euclid(unit) as usize) % step == 0)
+        .filter(|(_, start)| (start.div_euclid(unit) as usize).is_multiple_of(step))
         .map(|(i, _)| i as i64)
         .collect();
     (ticks, step)
@@ -215,7 +215,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
