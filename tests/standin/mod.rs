@@ -74,6 +74,8 @@ pub struct Recorded {
     pub headers: HashMap<String, String>,
     pub body: String,
     pub status: u16,
+    /// Bytes of the answer's body as sent (compressed when gzip was accepted).
+    pub response_bytes: usize,
 }
 
 impl Recorded {
@@ -97,24 +99,18 @@ pub struct Generated {
 }
 
 impl Generated {
-    fn rows(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Map<String, Value>> {
+    /// Indices of the rows in `[from, to)`.
+    fn indices(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> std::ops::Range<i64> {
         let step = self.step.num_nanoseconds().unwrap().max(1);
         let index = |t: DateTime<Utc>| {
             let offset = (t - self.start).num_nanoseconds().unwrap_or(i64::MAX);
-            (offset.max(0) + step - 1) / step
+            ((offset.max(0) + step - 1) / step).min(self.count)
         };
-        let (first, last) = (index(from).min(self.count), index(to).min(self.count));
-        (first..last)
-            .map(|i| {
-                let mut row = self.templates[i as usize % self.templates.len()].clone();
-                let time = self.start + chrono::Duration::nanoseconds(i * step);
-                row.insert(
-                    "TimeGenerated".into(),
-                    Value::String(time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
-                );
-                row
-            })
-            .collect()
+        index(from)..index(to)
+    }
+
+    fn time(&self, index: i64) -> DateTime<Utc> {
+        self.start + chrono::Duration::nanoseconds(index * self.step.num_nanoseconds().unwrap())
     }
 }
 
@@ -316,14 +312,6 @@ where
         let at = Instant::now();
         let (status, mut response_headers, response_body) =
             answer(&state, &method, &path, &headers, &body);
-        state.lock().unwrap().requests.push(Recorded {
-            at,
-            method,
-            path,
-            headers: headers.clone(),
-            body,
-            status,
-        });
         let mut response_body = response_body.into_bytes();
         let gzip = headers
             .get("accept-encoding")
@@ -335,6 +323,15 @@ where
             response_body = encoder.finish().unwrap();
             response_headers.push(("Content-Encoding".into(), "gzip".into()));
         }
+        state.lock().unwrap().requests.push(Recorded {
+            at,
+            method,
+            path,
+            headers: headers.clone(),
+            body,
+            status,
+            response_bytes: response_body.len(),
+        });
         // The reason phrase is optional (RFC 9112 §4).
         let mut head = format!("HTTP/1.1 {status} \r\n");
         for (name, value) in &response_headers {
@@ -419,19 +416,6 @@ fn answer(
     ) else {
         return json_answer(200, json!({"tables": []}).to_string());
     };
-    let rows: Vec<Map<String, Value>> = match state.generated.get(workspace) {
-        Some(generated) => generated.rows(start, end),
-        None => state.workspaces[workspace]
-            .iter()
-            .filter(|row| {
-                row.get("TimeGenerated")
-                    .and_then(Value::as_str)
-                    .and_then(parse_time)
-                    .is_some_and(|t| t >= start && t < end)
-            })
-            .cloned()
-            .collect(),
-    };
     let tables: HashSet<String> = match state.generated.get(workspace) {
         Some(generated) => generated.templates.iter().filter_map(table_of).collect(),
         None => state.workspaces[workspace]
@@ -459,37 +443,64 @@ fn answer(
             }
         }
     }
-    let mut out_rows = Vec::new();
-    for leg in &legs {
-        for row in rows
+    let cells_of = |row: &Map<String, Value>| -> Option<Vec<String>> {
+        let leg = legs
             .iter()
-            .filter(|r| r.get("Type").and_then(Value::as_str) == Some(leg.table.as_str()))
-        {
-            let cells: Vec<Value> = columns
+            .find(|l| table_of(row).as_deref() == Some(l.table.as_str()))?;
+        Some(
+            columns
                 .iter()
                 .map(
-                    |(name, kind)| match leg.columns.iter().find(|(n, _, _)| n == name) {
-                        Some((_, kind, source)) => encode(row.get(source.as_str()), kind),
-                        None => {
-                            let _ = kind;
-                            Value::Null
+                    |(name, _)| match leg.columns.iter().find(|(n, _, _)| n == name) {
+                        Some((_, kind, source)) => {
+                            encode(row.get(source.as_str()), kind).to_string()
                         }
+                        None => "null".to_owned(),
                     },
                 )
-                .collect();
-            out_rows.push(Value::Array(cells));
+                .collect(),
+        )
+    };
+    let rendered: Vec<String> = match state.generated.get(workspace) {
+        // Templates are encoded once per answer; each row only gets its time.
+        Some(generated) => {
+            let templates: Vec<Option<Vec<String>>> =
+                generated.templates.iter().map(&cells_of).collect();
+            let time_cell = columns.iter().position(|(n, _)| n == "TimeGenerated");
+            generated
+                .indices(start, end)
+                .filter_map(|i| {
+                    let mut cells = templates[i as usize % templates.len()].clone()?;
+                    if let Some(at) = time_cell {
+                        cells[at] = format!("\"{}\"", service_time(generated.time(i)));
+                    }
+                    Some(format!("[{}]", cells.join(",")))
+                })
+                .collect()
         }
-    }
+        None => state.workspaces[workspace]
+            .iter()
+            .filter(|row| {
+                row.get("TimeGenerated")
+                    .and_then(Value::as_str)
+                    .and_then(parse_time)
+                    .is_some_and(|t| t >= start && t < end)
+            })
+            .filter_map(|row| cells_of(row).map(|cells| format!("[{}]", cells.join(","))))
+            .collect(),
+    };
     let max_rows = state.max_rows;
-    let partial = out_rows.len() > max_rows;
-    out_rows.truncate(max_rows);
-    let mut result = json!({
-        "tables": [{
-            "name": "PrimaryResult",
-            "columns": columns.iter().map(|(n, k)| json!({"name": n, "type": k})).collect::<Vec<_>>(),
-            "rows": out_rows,
-        }]
-    });
+    let partial = rendered.len() > max_rows;
+    let columns_json = Value::Array(
+        columns
+            .iter()
+            .map(|(n, k)| json!({"name": n, "type": k}))
+            .collect(),
+    );
+    let mut body = format!(
+        "{{\"tables\":[{{\"name\":\"PrimaryResult\",\"columns\":{columns_json},\"rows\":[{}]}}]",
+        rendered[..rendered.len().min(max_rows)].join(",")
+    );
     if partial {
         let synthetic: Value =
             serde_json::from_str(&sample("200-partial-error-record-count.SYNTHETIC.json")).unwrap();
@@ -498,9 +509,22 @@ fn answer(
             "Query result set has exceeded the internal record count limit {max_rows} \
              (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"
         ));
-        result["error"] = error;
+        body.push_str(&format!(",\"error\":{error}"));
     }
-    json_answer(200, result.to_string())
+    body.push('}');
+    json_answer(200, body)
+}
+
+/// ISO 8601 with the trailing fraction zeros trimmed, as the service writes datetimes.
+fn service_time(t: DateTime<Utc>) -> String {
+    let s = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let (main, fraction) = s.trim_end_matches('Z').split_once('.').unwrap();
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        format!("{main}Z")
+    } else {
+        format!("{main}.{fraction}Z")
+    }
 }
 
 /// A `SEM0100` body (shape of the documented semantic error; the values are ours).
@@ -616,20 +640,7 @@ fn encode(value: Option<&Value>, kind: &str) -> Value {
             "false" => json!(false),
             _ => Value::Null,
         },
-        // ISO 8601 with trailing fraction zeros trimmed, as the service writes it.
-        "datetime" => match parse_time(&text) {
-            Some(t) => {
-                let s = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-                let (main, fraction) = s.trim_end_matches('Z').split_once('.').unwrap();
-                let fraction = fraction.trim_end_matches('0');
-                if fraction.is_empty() {
-                    Value::String(format!("{main}Z"))
-                } else {
-                    Value::String(format!("{main}.{fraction}Z"))
-                }
-            }
-            None => Value::Null,
-        },
+        "datetime" => parse_time(&text).map_or(Value::Null, |t| Value::String(service_time(t))),
         // JSON text inside a string; a string scalar stays a bare string.
         "dynamic" => match value {
             Value::String(s) => Value::String(s.clone()),
