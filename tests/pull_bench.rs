@@ -54,7 +54,7 @@ fn pull_benchmark() {
         std::env::var("PATH").unwrap_or_default()
     );
     let status = Command::new("/usr/bin/time")
-        .args(["-f", "%e %M", "-o"])
+        .args(["-f", "%e %M %U %S", "-o"])
         .arg(&time_file)
         .arg(&binary)
         .args(["pull", "--auth", "azure-cli", "--endpoint", &standin.url()])
@@ -79,6 +79,7 @@ fn pull_benchmark() {
     let mut fields = timing.split_whitespace();
     let seconds: f64 = fields.next().unwrap().parse().unwrap();
     let peak_kb: f64 = fields.next().unwrap().parse().unwrap();
+    let cpu_seconds: f64 = fields.map(|f| f.parse::<f64>().unwrap()).sum();
     let requests = standin.query_requests();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -99,10 +100,12 @@ fn pull_benchmark() {
         .map(|r| r.response_bytes)
         .sum::<usize>() as f64
         / 1e6;
-    println!("| rows | queries | gzip MB received | wall s | rows/s | peak RSS MB | Parquet MB |");
-    println!("|---|---|---|---|---|---|---|");
     println!(
-        "| {rows} | {} | {response_mb:.1} | {seconds:.2} | {:.0} | {:.0} | {parquet_mb:.1} |",
+        "| rows | queries | gzip MB received | wall s | rows/s | kvaudit CPU s | peak RSS MB | Parquet MB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {rows} | {} | {response_mb:.1} | {seconds:.2} | {:.0} | {cpu_seconds:.1} | {:.0} | {parquet_mb:.1} |",
         requests.len(),
         rows as f64 / seconds,
         peak_kb / 1024.0

@@ -27,7 +27,9 @@ use azure_identity::{
 /// `--auth`: which credential to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthMode {
-    /// Pick from the environment (see the README for the order).
+    /// The first the environment names: workload identity (AZURE_FEDERATED_TOKEN_FILE),
+    /// client secret (AZURE_CLIENT_SECRET), managed identity (IDENTITY_ENDPOINT), else
+    /// the Azure CLI, then the Azure Developer CLI.
     Auto,
     /// The Azure resource's managed identity; user-assigned when AZURE_CLIENT_ID is set.
     ManagedIdentity,
@@ -57,7 +59,8 @@ fn required_env(name: &str, mode: &str) -> anyhow::Result<String> {
     env(name).with_context(|| format!("--auth {mode} needs the environment variable {name}"))
 }
 
-/// The mode `auto` resolves to in the current environment.
+/// The mode `auto` resolves to in the current environment; `Auto` itself
+/// when nothing names a credential, meaning the developer tools.
 pub fn resolve_auto() -> AuthMode {
     if env("AZURE_FEDERATED_TOKEN_FILE").is_some() {
         AuthMode::WorkloadIdentity
