@@ -520,3 +520,40 @@ fn the_managed_identity_endpoint_gives_the_token() {
     );
     assert_eq!(read_parquet(&out).height(), 108);
 }
+
+#[test]
+fn an_untrusted_certificate_stops_at_once_and_names_ca_cert() {
+    let standin = mixed_workspace();
+    let dir = tempfile::tempdir().unwrap();
+    let output = common::kvaudit()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                standin.stub_az().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env_remove("SSL_CERT_FILE")
+        .args(["pull", "--auth", "azure-cli", "--endpoint", &standin.url()])
+        .args([
+            "--workspace",
+            WORKSPACE,
+            "--since",
+            "2026-11-22",
+            "--until",
+            "2026-11-23",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("pull.parquet"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not trusted"), "{stderr}");
+    assert!(stderr.contains("--ca-cert"), "{stderr}");
+    assert!(
+        standin.query_requests().is_empty(),
+        "no TLS session, no request"
+    );
+}

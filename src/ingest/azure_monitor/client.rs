@@ -23,8 +23,9 @@ use azure_core::http::headers::{HeaderName, RETRY_AFTER, RETRY_AFTER_MS, X_MS_RE
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::policies::{Policy, RetryHeaders};
 use azure_core::http::{
-    ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineOptions,
-    PipelineSendOptions, Request, RetryOptions, StatusCode, Transport, Url,
+    AsyncRawResponse, ClientOptions, Context, ExponentialRetryOptions, HttpClient, Method,
+    Pipeline, PipelineOptions, PipelineSendOptions, Request, RetryOptions, StatusCode, Transport,
+    Url,
 };
 
 use super::response::{ErrorInfo, ErrorResponse};
@@ -78,6 +79,40 @@ pub fn extra_roots(ca_cert: Option<&Path>) -> anyhow::Result<Vec<reqwest::Certif
     Ok(roots)
 }
 
+/// reqwest, with untrusted-certificate errors told apart: the pipeline
+/// retries connection errors with backoff, but a certificate nobody trusts
+/// (a TLS-inspecting proxy without `--ca-cert`) stays untrusted.
+#[derive(Debug)]
+struct TlsAwareClient(reqwest::Client);
+
+/// Marks an error as an untrusted server certificate.
+const UNTRUSTED: &str = "the server's TLS certificate is not trusted";
+
+#[async_trait::async_trait]
+impl HttpClient for TlsAwareClient {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        self.0.execute_request(request).await.map_err(|e| {
+            if mentions(&e, "certificate") {
+                azure_core::Error::with_error(azure_core::error::ErrorKind::Other, e, UNTRUSTED)
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// Whether an error or one of its causes says `text`.
+fn mentions(error: &(dyn std::error::Error + 'static), text: &str) -> bool {
+    let mut cause = Some(error);
+    while let Some(c) = cause {
+        if c.to_string().contains(text) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// The HTTP transport for the query client and the credentials.
 pub fn transport(ca_cert: Option<&Path>) -> anyhow::Result<Transport> {
     install_crypto_provider();
@@ -88,7 +123,7 @@ pub fn transport(ca_cert: Option<&Path>) -> anyhow::Result<Transport> {
         .tls_certs_merge(extra_roots(ca_cert)?)
         .build()
         .context("cannot set up the HTTPS client")?;
-    Ok(Transport::new(Arc::new(client)))
+    Ok(Transport::new(Arc::new(TlsAwareClient(client))))
 }
 
 const CONTENT_ENCODING: HeaderName = HeaderName::from_static("content-encoding");
@@ -125,6 +160,8 @@ pub enum QueryError {
     Credential(azure_core::Error),
     /// The connection failed or timed out (after retries).
     Transport(azure_core::Error),
+    /// The server's certificate is not trusted: every query would fail so.
+    Untrusted(azure_core::Error),
 }
 
 /// A Log Analytics Query API client for one endpoint.
@@ -220,6 +257,7 @@ impl LogsQueryClient {
             Err(e) if matches!(e.kind(), azure_core::error::ErrorKind::Credential) => {
                 return Err(QueryError::Credential(e));
             }
+            Err(e) if mentions(&e, UNTRUSTED) => return Err(QueryError::Untrusted(e)),
             Err(e) => return Err(QueryError::Transport(e)),
         };
         let status = u16::from(response.status());

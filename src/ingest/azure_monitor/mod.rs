@@ -132,6 +132,12 @@ fn fatal(
                 explain_rejection(status, &error, workspace, client, credential, query)
             )
         }
+        QueryError::Untrusted(e) => anyhow::anyhow!(
+            "{}: {}\n  what to do: behind a TLS-inspecting proxy, pass its CA certificate with \
+             --ca-cert FILE (or SSL_CERT_FILE)",
+            client.endpoint(),
+            error_chain(&e)
+        ),
         other => anyhow::anyhow!("workspace {workspace}: {other:?}"),
     }
 }
@@ -143,7 +149,9 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut next = Some(error);
     while let Some(e) = next {
         let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
+        // The retry policy's note on an error it passes through says nothing to a user.
+        let noise = text == "non-transport error occurred which will not be retried";
+        if !noise && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         next = e.source();
