@@ -35,7 +35,8 @@ fn azkv_export() -> PathBuf {
     repo("tests/data/same-events/azkvauditlogs-export.json")
 }
 
-/// `kvaudit <subcommand>` pointed at the stand-in, signed in with the stub `az`.
+/// `kvaudit <subcommand>` pointed at the stand-in, with the stub `az` on PATH
+/// and no credential or CA from the test's own environment.
 fn kvaudit(standin: &StandIn, subcommand: &str) -> Command {
     let mut cmd = common::kvaudit();
     let path = format!(
@@ -50,10 +51,7 @@ fn kvaudit(standin: &StandIn, subcommand: &str) -> Command {
         .env_remove("AZURE_FEDERATED_TOKEN_FILE")
         .env_remove("IDENTITY_ENDPOINT")
         .arg(subcommand)
-        .args(["--endpoint", &standin.url()])
-        .arg("--ca-cert")
-        .arg(&standin.ca_pem)
-        .args(["--auth", "azure-cli"]);
+        .args(["--endpoint", &standin.url()]);
     cmd
 }
 
@@ -83,14 +81,23 @@ impl Run {
 }
 
 /// `kvaudit pull` (into `pull.parquet`) or `kvaudit audit` (into the
-/// directory) of the stand-in's workspace.
+/// directory) of the stand-in's workspace, trusting its CA through
+/// `--ca-cert`, signed in with the stub `az`.
 fn run(standin: &StandIn, subcommand: &str, since: &str, until: &str, extra: &[&str]) -> Run {
+    let mut cmd = kvaudit(standin, subcommand);
+    cmd.arg("--ca-cert")
+        .arg(&standin.ca_pem)
+        .args(["--auth", "azure-cli"]);
+    run_as(cmd, subcommand, since, until, extra)
+}
+
+fn run_as(mut cmd: Command, subcommand: &str, since: &str, until: &str, extra: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let out = match subcommand {
         "pull" => dir.path().join("pull.parquet"),
         _ => dir.path().to_owned(),
     };
-    let output = kvaudit(standin, subcommand)
+    let output = cmd
         .args(["--since", since, "--until", until])
         .args(["--workspace", WORKSPACE, "--quiet", "--out"])
         .arg(out)
@@ -476,33 +483,14 @@ fn a_failing_az_login_says_what_to_run() {
 #[test]
 fn the_managed_identity_endpoint_gives_the_token() {
     let standin = mixed_workspace();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("pull.parquet");
-    let output = common::kvaudit()
-        .env_remove("AZURE_CLIENT_ID")
-        .env("IDENTITY_ENDPOINT", format!("{}/msi/token", standin.url()))
+    let mut cmd = kvaudit(&standin, "pull");
+    cmd.env("IDENTITY_ENDPOINT", format!("{}/msi/token", standin.url()))
         .env("IDENTITY_HEADER", standin::IDENTITY_HEADER)
         // Trusted through SSL_CERT_FILE this time, not --ca-cert.
         .env("SSL_CERT_FILE", &standin.ca_pem)
-        .args(["pull", "--auth", "auto", "--endpoint", &standin.url()])
-        .args([
-            "--workspace",
-            WORKSPACE,
-            "--since",
-            "2026-11-22",
-            "--until",
-            "2026-11-23",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .args(["--auth", "auto"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     let token_requests: Vec<_> = standin
         .requests()
         .into_iter()
@@ -518,40 +506,22 @@ fn the_managed_identity_endpoint_gives_the_token() {
         "{}",
         token_requests[0].path
     );
-    assert_eq!(read_parquet(&out).height(), 108);
+    assert_eq!(read_parquet(&run.parquet()).height(), 108);
+    assert!(
+        standin.az_calls().is_empty(),
+        "auto chose the managed identity"
+    );
 }
 
 #[test]
 fn an_untrusted_certificate_stops_at_once_and_names_ca_cert() {
     let standin = mixed_workspace();
-    let dir = tempfile::tempdir().unwrap();
-    let output = common::kvaudit()
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                standin.stub_az().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        )
-        .env_remove("SSL_CERT_FILE")
-        .args(["pull", "--auth", "azure-cli", "--endpoint", &standin.url()])
-        .args([
-            "--workspace",
-            WORKSPACE,
-            "--since",
-            "2026-11-22",
-            "--until",
-            "2026-11-23",
-        ])
-        .arg("--out")
-        .arg(dir.path().join("pull.parquet"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("is not trusted"), "{stderr}");
-    assert!(stderr.contains("--ca-cert"), "{stderr}");
+    let mut cmd = kvaudit(&standin, "pull");
+    cmd.args(["--auth", "azure-cli"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("is not trusted");
+    run.says("--ca-cert");
     assert!(
         standin.query_requests().is_empty(),
         "no TLS session, no request"
