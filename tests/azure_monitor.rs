@@ -527,3 +527,16 @@ fn an_untrusted_certificate_stops_at_once_and_names_ca_cert() {
         "no TLS session, no request"
     );
 }
+
+#[test]
+fn an_empty_200_is_not_taken_for_an_empty_slice() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().script.push_back(Scripted {
+        status: 200,
+        body: String::new(),
+        headers: Vec::new(),
+    });
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &["--slice", "1d"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    run.says("HTTP 200 with an empty body");
+}

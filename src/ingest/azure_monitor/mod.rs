@@ -216,7 +216,13 @@ fn explain_rejection(
 
 fn classify(answer: Result<Answer, QueryError>) -> Result<Outcome, QueryError> {
     match answer {
+        // The service answers 200 without a body to a request it did not read
+        // as JSON; that says nothing about the slice's rows.
+        Ok(Answer::Body(body)) if body.is_empty() => Ok(Outcome::Unfinished(
+            "the service answered HTTP 200 with an empty body".into(),
+        )),
         Ok(Answer::Body(body)) => Ok(Outcome::Rows { body }),
+        // 204: the workspace holds no data.
         Ok(Answer::NoContent) => Ok(Outcome::Rows { body: Vec::new() }),
         Err(QueryError::Timeout(error)) => Ok(Outcome::Split(format!(
             "the query ran past the server timeout (504 {})",
