@@ -540,3 +540,31 @@ fn an_empty_200_is_not_taken_for_an_empty_slice() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     run.says("HTTP 200 with an empty body");
 }
+
+#[test]
+fn a_busy_workspace_pays_for_one_oversized_slice_not_one_per_slice() {
+    // 2,000 rows spread evenly over 4 days, at most 100 per answer: each day
+    // needs 3-hour slices (about 63 rows).
+    let standin = StandIn::start();
+    {
+        let mut state = standin.state.lock().unwrap();
+        state.max_rows = 100;
+        state.generated.insert(
+            WORKSPACE.into(),
+            standin::Generated {
+                templates: standin::export_rows(&diagnostics_export()),
+                start: "2026-11-20T00:00:00Z".parse().unwrap(),
+                step: chrono::Duration::days(4) / 2000,
+                count: 2000,
+            },
+        );
+    }
+    let run = pull(&standin, "2026-11-20", "2026-11-24", &["--slice", "1d"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(read_parquet(&run.parquet()).height(), 2000);
+    // Halving each day from scratch takes 15 queries a day (7 cut short), 60
+    // in all; slices still queued when a cut is learned go out shorter (the
+    // first five days are all in flight at once, so they cannot benefit).
+    let queries = standin.query_requests().len();
+    assert!(queries < 50, "{queries} queries");
+}

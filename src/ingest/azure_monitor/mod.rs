@@ -273,11 +273,25 @@ pub async fn pull(
     let mut per_workspace = vec![(0u64, 0u64); plan.workspaces.len()];
     let mut frames = Vec::new();
     let mut rejections = RejectionLog::default();
+    // Per workspace, the longest slice not yet known to be too much for one
+    // query: slices still queued are cut to it before they are sent, so a busy
+    // workspace pays for one oversized query, not one per slice.
+    let mut longest = vec![plan.slice; plan.workspaces.len()];
     let mut running = JoinSet::new();
     loop {
         while running.len() < MAX_CONCURRENT
-            && let Some(job) = pending.pop_front()
+            && let Some(mut job) = pending.pop_front()
         {
+            while job.slice.duration() > longest[job.workspace]
+                && let Some((first, second)) = job.slice.split()
+            {
+                progress.inc_length(1);
+                pending.push_front(Job {
+                    workspace: job.workspace,
+                    slice: second,
+                });
+                job.slice = first;
+            }
             let client = client.clone();
             let workspace = plan.workspaces[job.workspace].clone();
             let text = plan.query.for_slice(&job.slice);
@@ -326,6 +340,7 @@ pub async fn pull(
             Some(Outcome::Split(reason)) => match job.slice.split() {
                 Some((first, second)) => {
                     account.slices_split += 1;
+                    longest[job.workspace] = longest[job.workspace].min(first.duration());
                     progress.inc_length(1);
                     pending.push_front(Job {
                         workspace: job.workspace,
