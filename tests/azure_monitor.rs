@@ -50,6 +50,8 @@ fn kvaudit(standin: &StandIn, subcommand: &str) -> Command {
         .env_remove("AZURE_CLIENT_SECRET")
         .env_remove("AZURE_FEDERATED_TOKEN_FILE")
         .env_remove("IDENTITY_ENDPOINT")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_AUTHORITY_HOST")
         .arg(subcommand)
         .args(["--endpoint", &standin.url()]);
     cmd
@@ -567,4 +569,90 @@ fn a_busy_workspace_pays_for_one_oversized_slice_not_one_per_slice() {
     // first five days are all in flight at once, so they cannot benefit).
     let queries = standin.query_requests().len();
     assert!(queries < 50, "{queries} queries");
+}
+
+/// Entra ID served by the stand-in: `AZURE_AUTHORITY_HOST` points at it.
+fn with_entra(standin: &StandIn, cmd: &mut Command) {
+    cmd.env("AZURE_AUTHORITY_HOST", standin.url())
+        .env("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000001")
+        .env("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000002")
+        .arg("--ca-cert")
+        .arg(&standin.ca_pem);
+}
+
+fn token_requests(standin: &StandIn) -> Vec<standin::Recorded> {
+    standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .collect()
+}
+
+#[test]
+fn a_client_secret_from_the_environment_signs_in() {
+    let standin = mixed_workspace();
+    let mut cmd = kvaudit(&standin, "pull");
+    with_entra(&standin, &mut cmd);
+    cmd.env("AZURE_CLIENT_SECRET", standin::CLIENT_SECRET)
+        .args(["--auth", "client-secret"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = token_requests(&standin);
+    assert_eq!(
+        requests[0].path,
+        "/00000000-0000-0000-0000-000000000001/oauth2/v2.0/token"
+    );
+    assert!(requests[0].body.contains("grant_type=client_credentials"));
+    assert_eq!(read_parquet(&run.parquet()).height(), 108);
+
+    // A wrong secret: the credential is named, the secret is not printed.
+    let mut cmd = kvaudit(&standin, "pull");
+    with_entra(&standin, &mut cmd);
+    cmd.env("AZURE_CLIENT_SECRET", "a-wrong-secret")
+        .args(["--auth", "client-secret"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("the client secret credential could not get a token");
+    run.says("AZURE_CLIENT_SECRET");
+    assert!(!run.stderr.contains("a-wrong-secret"), "{}", run.stderr);
+}
+
+#[test]
+fn auto_picks_workload_identity_from_a_federated_token_file() {
+    let standin = mixed_workspace();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("azure-identity-token");
+    std::fs::write(&token_file, standin::FEDERATED_TOKEN).unwrap();
+    let mut cmd = kvaudit(&standin, "pull");
+    with_entra(&standin, &mut cmd);
+    cmd.env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+        .args(["--auth", "auto"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = token_requests(&standin);
+    assert!(
+        requests[0]
+            .body
+            .contains(&format!("client_assertion={}", standin::FEDERATED_TOKEN)),
+        "{}",
+        requests[0].body
+    );
+    assert!(standin.az_calls().is_empty());
+}
+
+#[test]
+fn a_token_the_service_rejects_points_at_the_endpoint_and_cloud() {
+    let standin = mixed_workspace();
+    let bin = standin.stub_az();
+    let az = std::fs::read_to_string(bin.join("az")).unwrap();
+    std::fs::write(
+        bin.join("az"),
+        az.replace(standin::TOKEN, "a-token-for-another-cloud"),
+    )
+    .unwrap();
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("the token from the Azure CLI credential is not valid for");
+    run.says("InvalidAuthenticationToken");
+    run.says("--endpoint");
 }

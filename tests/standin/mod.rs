@@ -31,6 +31,9 @@ use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer, pki_types::PrivatePkc
 
 pub const TOKEN: &str = "standin-token";
 pub const IDENTITY_HEADER: &str = "standin-identity-secret";
+/// The client secret and the federated token the Entra ID token endpoint accepts.
+pub const CLIENT_SECRET: &str = "standin-client-secret";
+pub const FEDERATED_TOKEN: &str = "standin-federated-token";
 
 /// A canned answer, given instead of the normal one.
 #[derive(Debug, Clone)]
@@ -368,6 +371,9 @@ fn answer(
     if path.starts_with("/msi/token") {
         return managed_identity_token(path, headers);
     }
+    if path.ends_with("/oauth2/v2.0/token") {
+        return entra_token(body);
+    }
     let Some(workspace) = path
         .strip_prefix("/v1/workspaces/")
         .and_then(|p| p.strip_suffix("/query"))
@@ -569,6 +575,27 @@ fn managed_identity_token(path: &str, headers: &HashMap<String, String>) -> Answ
         json!({"access_token": TOKEN, "expires_on": expires, "token_type": "Bearer",
                "resource": resource, "client_id": "00000000-0000-0000-0000-000000000002"})
         .to_string(),
+    )
+}
+
+/// Entra ID's token endpoint (`{authority}/{tenant}/oauth2/v2.0/token`), for
+/// the client secret and workload identity credentials.
+fn entra_token(form: &str) -> Answer {
+    let accepted = form.split('&').any(|pair| {
+        pair == format!("client_secret={CLIENT_SECRET}")
+            || pair == format!("client_assertion={FEDERATED_TOKEN}")
+    });
+    if !accepted {
+        return json_answer(
+            401,
+            json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+                .to_string(),
+        );
+    }
+    json_answer(
+        200,
+        json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN})
+            .to_string(),
     )
 }
 
