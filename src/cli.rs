@@ -16,6 +16,8 @@ pub mod exit {
     pub const FAILED_CHECK: u8 = 1;
     /// The audit could not run: bad arguments, unreadable paths, an internal error.
     pub const ERROR: u8 = 2;
+    /// Part of a Log Analytics pull could not be read (summary.json lists the slices).
+    pub const INCOMPLETE: u8 = 3;
 }
 
 const EXIT_CODES_HELP: &str = "\
@@ -23,7 +25,8 @@ Exit codes:
   0  the audit ran; nothing failed the checks you asked for
   1  the audit ran and failed a check: a finding at or above --fail-on,
      or, with --strict, a rejected record
-  2  the audit could not run (bad arguments, missing paths, internal error)";
+  2  the audit could not run (bad arguments, missing paths, internal error)
+  3  some time slices of a --workspace pull could not be read (listed in summary.json)";
 
 #[derive(Debug, Parser)]
 #[command(name = "kvaudit", version, about, after_help = EXIT_CODES_HELP)]
@@ -40,6 +43,9 @@ pub enum Command {
     /// Write synthetic Key Vault audit logs (the bundled samples, benchmark data).
     #[command(hide = true)]
     GenerateLogs(GenerateArgs),
+    /// Save Key Vault audit events from Log Analytics workspaces to a Parquet file.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Pull(commands::pull::PullArgs),
     /// Validate policies against the schema, or run their test cases.
     Policy(commands::policy::PolicyArgs),
     /// Show the Cedar request built from one event and which policies matched.
@@ -59,10 +65,12 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Log files or directories (walked for .json, .jsonl, .ndjson, .csv and .gz files),
-    /// glob patterns, or - for standard input. Formats and gzip are detected per file.
-    #[arg(required = true, value_name = "PATH")]
+    /// Log files or directories (walked for .json, .jsonl, .ndjson, .csv, .gz and .parquet
+    /// files), glob patterns, or - for standard input. Formats and gzip are detected per file.
+    #[arg(required_unless_present = "workspaces", value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub log_analytics: commands::pull::WorkspaceArgs,
     /// Directory for summary.json and the reports.
     #[arg(long, short, default_value = "reports", value_name = "DIR")]
     pub out: PathBuf,
@@ -157,6 +165,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(&args),
         Command::GenerateLogs(args) => commands::generate::run(&args),
+        Command::Pull(args) => commands::pull::run(&args),
         Command::Policy(args) => commands::policy::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
     };

@@ -111,7 +111,8 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
         Some(inventory)
     };
     let inputs = ingest::inputs::expand(&args.paths)?;
-    if inputs.is_empty() {
+    let workspaces = !args.log_analytics.workspaces.is_empty();
+    if inputs.is_empty() && !workspaces {
         anyhow::bail!(
             "no log files found in {}; directories are searched for {} files",
             args.paths.join(", "),
@@ -122,8 +123,11 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     }
     let mut timer = StageTimer::new(args.timings);
     let progress = progress_bar(&inputs);
-    let ingested = ingest::ingest(&inputs, &progress)?;
+    let mut ingested = ingest::ingest(&inputs, &progress)?;
     progress.finish_and_clear();
+    if workspaces {
+        ingested.merge(super::pull::pull(&args.log_analytics)?)?;
+    }
     timer.done("ingest");
 
     let overview = Overview::of(&ingested.events)?;
@@ -231,6 +235,9 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
             ingested.rejections.total()
         );
         code = exit::FAILED_CHECK;
+    }
+    if super::pull::report_unfinished(&ingested) {
+        code = exit::INCOMPLETE;
     }
     Ok(code)
 }

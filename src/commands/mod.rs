@@ -4,3 +4,4 @@ pub mod audit;
 pub mod explain;
 pub mod generate;
 pub mod policy;
+pub mod pull;

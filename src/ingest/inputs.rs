@@ -11,7 +11,7 @@ use indicatif::ProgressBar;
 
 /// File extensions read when walking a directory. Files named explicitly
 /// are always read, whatever their name.
-pub const LOG_EXTENSIONS: [&str; 5] = ["json", "jsonl", "ndjson", "csv", "gz"];
+pub const LOG_EXTENSIONS: [&str; 6] = ["json", "jsonl", "ndjson", "csv", "gz", "parquet"];
 
 /// One input to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

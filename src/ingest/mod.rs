@@ -2,12 +2,14 @@
 //! into one normalised polars `DataFrame` (see [`schema`]) plus an account of
 //! every record that could not be read ([`rejections`]).
 
+pub mod azure_monitor;
 pub mod formats;
 pub mod identity;
 pub mod inputs;
 pub mod inventory;
 pub mod lenient;
 pub mod normalise;
+pub mod parquet;
 pub mod reader;
 pub mod rejections;
 pub mod resource;
@@ -38,11 +40,24 @@ pub struct Ingested {
     pub rejections: RejectionLog,
     pub records_read: u64,
     pub inputs: Vec<InputSummary>,
+    /// The account of a Log Analytics pull, when events came from one.
+    pub pull: Option<azure_monitor::PullAccount>,
 }
 
 impl Ingested {
     pub fn records_analyzed(&self) -> u64 {
         self.events.height() as u64
+    }
+
+    /// Adds another ingest's events and account to this one.
+    pub fn merge(&mut self, other: Ingested) -> PolarsResult<()> {
+        let events = std::mem::take(&mut self.events);
+        self.events = combine(vec![events, other.events])?;
+        self.rejections.merge(other.rejections);
+        self.records_read += other.records_read;
+        self.inputs.extend(other.inputs);
+        absorb_pull(&mut self.pull, other.pull);
+        Ok(())
     }
 }
 
@@ -50,17 +65,19 @@ impl Ingested {
 pub fn ingest(inputs: &[Input], progress: &ProgressBar) -> PolarsResult<Ingested> {
     let outcomes: Vec<_> = inputs
         .par_iter()
-        .map(|input| read_input(input, progress))
+        .map(|input| read_any(input, progress))
         .collect::<PolarsResult<_>>()?;
 
     let mut rejections = RejectionLog::default();
     let mut records_read = 0;
     let mut summaries = Vec::with_capacity(outcomes.len());
     let mut frames = Vec::new();
+    let mut pull = None;
     for outcome in outcomes {
+        absorb_pull(&mut pull, outcome.pull);
         summaries.push(InputSummary {
             name: outcome.name,
-            layout: outcome.layout.map(reader::Layout::as_str),
+            layout: outcome.layout,
             records_read: outcome.records,
             records_rejected: outcome.rejections.total(),
         });
@@ -74,6 +91,57 @@ pub fn ingest(inputs: &[Input], progress: &ProgressBar) -> PolarsResult<Ingested
         rejections,
         records_read,
         inputs: summaries,
+        pull,
+    })
+}
+
+fn absorb_pull(
+    into: &mut Option<azure_monitor::PullAccount>,
+    other: Option<azure_monitor::PullAccount>,
+) {
+    match (into.as_mut(), other) {
+        (Some(account), Some(other)) => account.absorb(other),
+        (None, other) => *into = other,
+        (Some(_), None) => {}
+    }
+}
+
+/// One input's outcome, whatever reader read it.
+struct Outcome {
+    name: String,
+    layout: Option<&'static str>,
+    frames: Vec<DataFrame>,
+    rejections: RejectionLog,
+    records: u64,
+    /// The pull account kept in a Parquet file.
+    pull: Option<azure_monitor::PullAccount>,
+}
+
+/// Parquet files (kvaudit's own frames) are loaded as they are; everything
+/// else is a log export to parse.
+fn read_any(input: &Input, progress: &ProgressBar) -> PolarsResult<Outcome> {
+    if parquet::is_parquet(input) {
+        if let Some(size) = input.size() {
+            progress.inc(size);
+        }
+        let read = parquet::read(input)?;
+        return Ok(Outcome {
+            name: input.name(),
+            layout: Some("parquet"),
+            frames: read.frame.into_iter().collect(),
+            rejections: read.rejections,
+            records: read.records,
+            pull: read.pull,
+        });
+    }
+    let read = read_input(input, progress)?;
+    Ok(Outcome {
+        name: read.name,
+        layout: read.layout.map(reader::Layout::as_str),
+        frames: read.frames,
+        rejections: read.rejections,
+        records: read.records,
+        pull: None,
     })
 }
 

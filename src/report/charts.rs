@@ -205,7 +205,7 @@ fn time_ticks(timeline: &Timeline) -> (Vec<i64>, usize) {
         .starts
         .iter()
         .enumerate()
-        .filter(|(_, start)| (start.div_euclid(unit) as usize) % step == 0)
+        .filter(|(_, start)| (start.div_euclid(unit) as usize).is_multiple_of(step))
         .map(|(i, _)| i as i64)
         .collect();
     (ticks, step)

@@ -34,6 +34,10 @@ pub struct Summary<'a> {
     pub top_operations: &'a [crate::analyze::overview::OperationCount],
     pub outcomes: &'a crate::analyze::overview::OutcomeCounts,
     pub inputs: &'a [InputSummary],
+    /// Present when events were pulled from Log Analytics; its `unfinished`
+    /// lists the slices that could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull: Option<&'a crate::ingest::azure_monitor::PullAccount>,
 }
 
 impl<'a> Summary<'a> {
@@ -62,6 +66,7 @@ impl<'a> Summary<'a> {
             top_operations: &overview.top_operations,
             outcomes: &overview.outcomes,
             inputs: &ingested.inputs,
+            pull: ingested.pull.as_ref(),
         }
     }
 

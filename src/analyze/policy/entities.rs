@@ -110,24 +110,25 @@ impl EventEntities {
             if let Some(c) = &creds[i] {
                 f.credentials.insert(c.clone());
             }
-            if f.name.is_empty() {
-                if let Some(upn) = &upns[i] {
-                    f.name = upn.clone();
-                }
+            if f.name.is_empty()
+                && let Some(upn) = &upns[i]
+            {
+                f.name = upn.clone();
             }
-            if f.managed_identity.is_empty() {
-                if let Some(mi) = &mis[i] {
-                    f.managed_identity = mi.clone();
-                }
+            if f.managed_identity.is_empty()
+                && let Some(mi) = &mis[i]
+            {
+                f.managed_identity = mi.clone();
             }
             let app_kind = matches!(
                 kind.as_str(),
                 "service-principal" | "managed-identity" | "microsoft-service"
             );
-            if f.app_id.is_empty() && app_kind {
-                if let Some(app) = &apps[i] {
-                    f.app_id = app.clone();
-                }
+            if f.app_id.is_empty()
+                && app_kind
+                && let Some(app) = &apps[i]
+            {
+                f.app_id = app.clone();
             }
         }
         for (key, votes) in kind_votes {
@@ -139,10 +140,10 @@ impl EventEntities {
                 .to_owned();
             if let Some(f) = facts.identities.get_mut(&key) {
                 f.kind = kind;
-                if f.name.is_empty() {
-                    if let Some(name) = managed_identity_name(&f.managed_identity) {
-                        f.name = name.to_owned();
-                    }
+                if f.name.is_empty()
+                    && let Some(name) = managed_identity_name(&f.managed_identity)
+                {
+                    f.name = name.to_owned();
                 }
             }
         }
@@ -308,10 +309,10 @@ pub fn merged_json(facts: &EventEntities, user: &[Value]) -> anyhow::Result<Vec<
     vault_names.extend(facts.objects.iter().map(|(_, v, _)| v.clone()));
     let object_types = [SECRET, KEY, CERTIFICATE];
     for (t, id) in user.keys() {
-        if object_types.contains(&t.as_str()) {
-            if let Some((vault, _)) = id.split_once('/') {
-                vault_names.insert(vault.to_owned());
-            }
+        if object_types.contains(&t.as_str())
+            && let Some((vault, _)) = id.split_once('/')
+        {
+            vault_names.insert(vault.to_owned());
         }
     }
     let mut vault_tags: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
@@ -368,19 +369,19 @@ pub fn merged_json(facts: &EventEntities, user: &[Value]) -> anyhow::Result<Vec<
         .collect();
     for e in &out {
         for p in e["parents"].as_array().into_iter().flatten() {
-            if let Some((t, id)) = parse_uid(p) {
-                if t == GROUP {
-                    groups.insert(id);
-                }
+            if let Some((t, id)) = parse_uid(p)
+                && t == GROUP
+            {
+                groups.insert(id);
             }
         }
     }
     for (_, u) in user.iter().filter(|((t, _), _)| t == GROUP) {
         for p in &u.parents {
-            if let Some((t, id)) = parse_uid(p) {
-                if t == GROUP {
-                    groups.insert(id);
-                }
+            if let Some((t, id)) = parse_uid(p)
+                && t == GROUP
+            {
+                groups.insert(id);
             }
         }
     }

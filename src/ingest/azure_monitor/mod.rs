@@ -1,0 +1,466 @@
+//! Pulling Key Vault audit events live from Log Analytics workspaces, with
+//! KQL, into the same normalised frame as file ingest.
+//!
+//! A pull cuts the time range into slices ([`query::Slice`]) and runs the
+//! query once per slice and workspace, at most [`MAX_CONCURRENT`] at a time
+//! (the service's per-user limit). A slice the service cannot answer whole
+//! (a `PartialError` at the row or size limit, or a `504` past the server
+//! timeout) is split in two and retried; one that still fails at the shortest
+//! slice, or after the transport's retries, is *unfinished*: listed in the
+//! pull's account ([`PullAccount`]), never silently dropped.
+
+pub mod auth;
+pub mod client;
+pub mod query;
+pub mod response;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::{Duration, SecondsFormat};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use super::formats::Batch;
+use super::rejections::RejectionLog;
+use super::{Ingested, InputSummary};
+use auth::Credential;
+use client::{Answer, LogsQueryClient, QueryError};
+use query::{PRELUDE_LINES, Query, Slice};
+use response::{ErrorInfo, QueryResults};
+
+/// Queries in flight at once, across workspaces: Log Analytics runs 5 per
+/// user and queues the rest (a queue that can end in 429).
+pub const MAX_CONCURRENT: usize = 5;
+
+/// What to pull.
+pub struct PullPlan {
+    pub workspaces: Vec<String>,
+    pub range: Slice,
+    /// Length of the first slices; busy ones are split further.
+    pub slice: Duration,
+    pub query: Query,
+}
+
+/// A slice that could not be read completely, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UnfinishedSlice {
+    pub workspace: String,
+    pub slice: String,
+    pub reason: String,
+}
+
+/// The account of a pull, for summary.json and the exit code (and kept in
+/// the Parquet file a pull writes).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PullAccount {
+    pub workspaces: Vec<String>,
+    pub time_from: String,
+    pub time_to: String,
+    pub query: String,
+    /// Queries that returned their slice whole.
+    pub slices_completed: u64,
+    /// Slices split because the service could not answer them whole.
+    pub slices_split: u64,
+    pub rows: u64,
+    /// Response bytes (decompressed).
+    pub bytes: u64,
+    pub unfinished: Vec<UnfinishedSlice>,
+}
+
+impl PullAccount {
+    pub fn is_complete(&self) -> bool {
+        self.unfinished.is_empty()
+    }
+
+    /// Adds another pull's account (several pulls read in one audit).
+    pub fn absorb(&mut self, other: PullAccount) {
+        for workspace in other.workspaces {
+            if !self.workspaces.contains(&workspace) {
+                self.workspaces.push(workspace);
+            }
+        }
+        if self.time_from.is_empty() || other.time_from < self.time_from {
+            self.time_from = other.time_from;
+        }
+        self.time_to = self.time_to.clone().max(other.time_to);
+        if self.query.is_empty() {
+            self.query = other.query;
+        }
+        self.slices_completed += other.slices_completed;
+        self.slices_split += other.slices_split;
+        self.rows += other.rows;
+        self.bytes += other.bytes;
+        self.unfinished.extend(other.unfinished);
+    }
+}
+
+/// One workspace's slice, queued or running.
+#[derive(Debug, Clone)]
+struct Job {
+    workspace: usize,
+    slice: Slice,
+}
+
+/// What to do with a finished query.
+enum Outcome {
+    Rows { body: Vec<u8> },
+    Split(String),
+    Unfinished(String),
+}
+
+/// Why a whole pull stops: the same failure would meet every other slice.
+fn fatal(
+    error: QueryError,
+    workspace: &str,
+    client: &LogsQueryClient,
+    credential: &Credential,
+    query: &Query,
+) -> anyhow::Error {
+    match error {
+        QueryError::Credential(e) => anyhow::anyhow!(
+            "{} could not get a token: {}\n  what to do: {}",
+            credential.name,
+            error_chain(&e),
+            credential.advice
+        ),
+        QueryError::Rejected { status, error } => {
+            anyhow::anyhow!(
+                "{}",
+                explain_rejection(status, &error, workspace, client, credential, query)
+            )
+        }
+        QueryError::Untrusted(e) => anyhow::anyhow!(
+            "{}: {}\n  what to do: behind a TLS-inspecting proxy, pass its CA certificate with \
+             --ca-cert FILE (or SSL_CERT_FILE)",
+            client.endpoint(),
+            error_chain(&e)
+        ),
+        other => anyhow::anyhow!("workspace {workspace}: {other:?}"),
+    }
+}
+
+/// An error and its causes, each said once (the SDK wraps errors in
+/// context messages that hide the cause otherwise).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        // The retry policy's note on an error it passes through says nothing to a user.
+        let noise = text == "non-transport error occurred which will not be retried";
+        if !noise && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// 400/401/403/404 in words.
+fn explain_rejection(
+    status: u16,
+    error: &ErrorInfo,
+    workspace: &str,
+    client: &LogsQueryClient,
+    credential: &Credential,
+    query: &Query,
+) -> String {
+    let codes = error.codes().join("/");
+    let message = error.best_message();
+    match status {
+        400 => {
+            let at = match error.position() {
+                Some((line, pos, token)) => {
+                    let line = line.saturating_sub(PRELUDE_LINES).max(1);
+                    let token = token.map(|t| format!(" at `{t}`")).unwrap_or_default();
+                    format!(" (line {line}, column {pos}{token})")
+                }
+                None => String::new(),
+            };
+            format!(
+                "workspace {workspace}: the service rejected the query {}{at}: {message} [{codes}]\n  \
+                 what to do: fix the KQL; a table or column the workspace does not have needs \
+                 `union isfuzzy=true` or `column_ifexists` (see queries/README.md)",
+                query.name
+            )
+        }
+        401 => format!(
+            "workspace {workspace}: the service did not accept the token from {}: {message} [{codes}]\n  \
+             what to do: {}",
+            credential.name, credential.advice
+        ),
+        403 if codes.contains("Token") => format!(
+            "workspace {workspace}: the token from {} is not valid for {}: {message} [{codes}]\n  \
+             what to do: check that --endpoint matches the cloud you signed in to",
+            credential.name,
+            client.endpoint()
+        ),
+        403 => format!(
+            "workspace {workspace}: the identity signed in with {} may not read this workspace: \
+             {message} [{codes}]\n  what to do: grant it the Log Analytics Reader role on the \
+             workspace (a new role assignment can take up to an hour to apply)",
+            credential.name
+        ),
+        404 => format!(
+            "workspace {workspace} was not found at {}: {message} [{codes}]\n  what to do: use the \
+             workspace ID (the GUID on the workspace's Overview page, not its name or resource ID) \
+             and the --endpoint of its cloud",
+            client.endpoint()
+        ),
+        _ => format!("workspace {workspace}: HTTP {status}: {message} [{codes}]"),
+    }
+}
+
+fn classify(answer: Result<Answer, QueryError>) -> Result<Outcome, QueryError> {
+    match answer {
+        // The service answers 200 without a body to a request it did not read
+        // as JSON; that says nothing about the slice's rows.
+        Ok(Answer::Body(body)) if body.is_empty() => Ok(Outcome::Unfinished(
+            "the service answered HTTP 200 with an empty body".into(),
+        )),
+        Ok(Answer::Body(body)) => Ok(Outcome::Rows { body }),
+        // 204: the workspace holds no data.
+        Ok(Answer::NoContent) => Ok(Outcome::Rows { body: Vec::new() }),
+        Err(QueryError::Timeout(error)) => Ok(Outcome::Split(format!(
+            "the query ran past the server timeout (504 {})",
+            error.best_message()
+        ))),
+        Err(QueryError::Unavailable { status, error }) => Ok(Outcome::Unfinished(format!(
+            "HTTP {status} after retries: {}",
+            error.best_message()
+        ))),
+        Err(QueryError::Transport(e)) => Ok(Outcome::Unfinished(format!(
+            "no answer from the service after retries: {}",
+            error_chain(&e)
+        ))),
+        Err(other) => Err(other),
+    }
+}
+
+/// Progress: slices done of slices known, rows and bytes so far.
+fn describe_progress(progress: &ProgressBar, account: &PullAccount) {
+    progress.set_message(format!(
+        "{} rows, {:.1} MB",
+        account.rows,
+        account.bytes as f64 / 1e6
+    ));
+}
+
+/// Runs the pull; events are normalised exactly as file ingest would.
+pub async fn pull(
+    client: Arc<LogsQueryClient>,
+    credential: &Credential,
+    plan: &PullPlan,
+    progress: &ProgressBar,
+) -> anyhow::Result<Ingested> {
+    let mut pending: VecDeque<Job> = VecDeque::new();
+    for slice in Slice::cover(plan.range, plan.slice) {
+        for workspace in 0..plan.workspaces.len() {
+            pending.push_back(Job { workspace, slice });
+        }
+    }
+    progress.set_length(pending.len() as u64);
+    let mut account = PullAccount {
+        workspaces: plan.workspaces.clone(),
+        time_from: plan.range.start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        time_to: plan.range.end.to_rfc3339_opts(SecondsFormat::Secs, true),
+        query: plan.query.name.clone(),
+        ..PullAccount::default()
+    };
+    let mut per_workspace = vec![(0u64, 0u64); plan.workspaces.len()];
+    let mut frames = Vec::new();
+    let mut rejections = RejectionLog::default();
+    // Per workspace, the longest slice not yet known to be too much for one
+    // query: slices still queued are cut to it before they are sent, so a busy
+    // workspace pays for one oversized query, not one per slice.
+    let mut longest = vec![plan.slice; plan.workspaces.len()];
+    let mut running = JoinSet::new();
+    loop {
+        while running.len() < MAX_CONCURRENT
+            && let Some(mut job) = pending.pop_front()
+        {
+            while job.slice.duration() > longest[job.workspace]
+                && let Some((first, second)) = job.slice.split()
+            {
+                progress.inc_length(1);
+                pending.push_front(Job {
+                    workspace: job.workspace,
+                    slice: second,
+                });
+                job.slice = first;
+            }
+            let client = client.clone();
+            let workspace = plan.workspaces[job.workspace].clone();
+            let text = plan.query.for_slice(&job.slice);
+            running.spawn(async move {
+                let answer = client.query(&workspace, &text, &job.slice.timespan()).await;
+                (job, answer)
+            });
+        }
+        let Some(finished) = running.join_next().await else {
+            break;
+        };
+        let (job, answer) = finished.context("a query task failed")?;
+        let workspace = &plan.workspaces[job.workspace];
+        let outcome = match classify(answer) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                running.abort_all();
+                return Err(fatal(error, workspace, &client, credential, &plan.query));
+            }
+        };
+        let location = format!("workspace {workspace} slice {}", job.slice);
+        let outcome = match outcome {
+            Outcome::Rows { body } => {
+                account.bytes += body.len() as u64;
+                match decode(&body, &location) {
+                    Ok(Decoded::Complete(batch)) => {
+                        account.slices_completed += 1;
+                        account.rows += batch.records;
+                        per_workspace[job.workspace].0 += batch.records;
+                        per_workspace[job.workspace].1 += batch.rejections.total();
+                        rejections.merge(batch.rejections);
+                        if batch.frame.height() > 0 {
+                            frames.push(batch.frame);
+                        }
+                        progress.inc(1);
+                        None
+                    }
+                    Ok(Decoded::Partial(reason)) => Some(Outcome::Split(reason)),
+                    Err(reason) => Some(Outcome::Unfinished(reason)),
+                }
+            }
+            other => Some(other),
+        };
+        match outcome {
+            None => {}
+            Some(Outcome::Split(reason)) => match job.slice.split() {
+                Some((first, second)) => {
+                    account.slices_split += 1;
+                    longest[job.workspace] = longest[job.workspace].min(first.duration());
+                    progress.inc_length(1);
+                    pending.push_front(Job {
+                        workspace: job.workspace,
+                        slice: second,
+                    });
+                    pending.push_front(Job {
+                        workspace: job.workspace,
+                        slice: first,
+                    });
+                }
+                None => {
+                    progress.inc(1);
+                    account.unfinished.push(UnfinishedSlice {
+                        workspace: workspace.clone(),
+                        slice: job.slice.to_string(),
+                        reason: format!(
+                            "{reason}, even for a slice of {}s",
+                            job.slice.duration().num_seconds()
+                        ),
+                    });
+                }
+            },
+            Some(Outcome::Unfinished(reason)) => {
+                progress.inc(1);
+                account.unfinished.push(UnfinishedSlice {
+                    workspace: workspace.clone(),
+                    slice: job.slice.to_string(),
+                    reason,
+                });
+            }
+            Some(Outcome::Rows { .. }) => unreachable!("rows are decoded above"),
+        }
+        describe_progress(progress, &account);
+    }
+    account
+        .unfinished
+        .sort_by(|a, b| (&a.workspace, &a.slice).cmp(&(&b.workspace, &b.slice)));
+
+    let events = super::combine(frames)?;
+    let records_read = per_workspace.iter().map(|(read, _)| read).sum();
+    let inputs = plan
+        .workspaces
+        .iter()
+        .zip(&per_workspace)
+        .map(|(workspace, (read, rejected))| InputSummary {
+            name: format!("workspace {workspace}"),
+            layout: Some("log-analytics"),
+            records_read: *read,
+            records_rejected: *rejected,
+        })
+        .collect();
+    Ok(Ingested {
+        events,
+        rejections,
+        records_read,
+        inputs,
+        pull: Some(account),
+    })
+}
+
+enum Decoded {
+    Complete(super::formats::BatchOutcome),
+    /// The service answered part of the slice.
+    Partial(String),
+}
+
+/// Decodes a `200` body; an unreadable body is an error (the slice is unfinished).
+fn decode(body: &[u8], location: &str) -> Result<Decoded, String> {
+    let mut batch = Batch::new(location, 0);
+    if body.is_empty() {
+        return batch
+            .finish()
+            .map(Decoded::Complete)
+            .map_err(|e| e.to_string());
+    }
+    let results: QueryResults = serde_json::from_slice(body).map_err(|e| {
+        format!("the service's answer is not a query result ({e}); the slice was not read")
+    })?;
+    if let Some(error) = &results.error {
+        if error.code == "PartialError" {
+            return Ok(Decoded::Partial(format!(
+                "partial result: {}",
+                error.best_message()
+            )));
+        }
+        return Err(format!(
+            "the answer carries an error: {} [{}]",
+            error.best_message(),
+            error.codes().join("/")
+        ));
+    }
+    let table = results
+        .tables
+        .iter()
+        .find(|t| t.name == "PrimaryResult")
+        .or(results.tables.first());
+    if let Some(table) = table {
+        response::add_rows(&mut batch, table);
+    }
+    batch
+        .finish()
+        .map(Decoded::Complete)
+        .map_err(|e| e.to_string())
+}
+
+/// Checks a plan before any query runs.
+pub fn validate(plan: &PullPlan) -> anyhow::Result<()> {
+    if plan.range.start >= plan.range.end {
+        bail!(
+            "the time range {} is empty: --since must be before --until",
+            plan.range
+        );
+    }
+    for workspace in &plan.workspaces {
+        if workspace.is_empty() || workspace.contains(['/', '?', '#', ' ']) {
+            bail!(
+                "--workspace {workspace:?}: give the workspace ID (a GUID from the workspace's \
+                 Overview page)"
+            );
+        }
+    }
+    Ok(())
+}

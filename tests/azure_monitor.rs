@@ -1,0 +1,658 @@
+//! Pulling from Log Analytics, against the in-process HTTPS stand-in
+//! (`tests/standin`): the real binary, the real credential code (a stub `az`
+//! on PATH, or the managed identity endpoint), TLS trusted through
+//! `--ca-cert`, the documented answers and error bodies.
+//!
+//! Rows come from the project's own exports of the two tables:
+//! `sample-logs/log-analytics/azurediagnostics-export.json` (108 AzureDiagnostics
+//! rows of 2026-11-22, as `az` prints them) and
+//! `tests/data/same-events/azkvauditlogs-export.json` (AZKVAuditLogs rows of
+//! 2026-11-20).
+
+mod common;
+mod standin;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use kvaudit::ingest::{self, Input};
+use polars::prelude::*;
+use serde_json::{Map, Value};
+use standin::{Scripted, StandIn};
+
+const WORKSPACE: &str = "11111111-2222-3333-4444-555555555555";
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn diagnostics_export() -> PathBuf {
+    repo("sample-logs/log-analytics/azurediagnostics-export.json")
+}
+
+fn azkv_export() -> PathBuf {
+    repo("tests/data/same-events/azkvauditlogs-export.json")
+}
+
+/// `kvaudit <subcommand>` pointed at the stand-in, with the stub `az` on PATH
+/// and no credential or CA from the test's own environment.
+fn kvaudit(standin: &StandIn, subcommand: &str) -> Command {
+    let mut cmd = common::kvaudit();
+    let path = format!(
+        "{}:{}",
+        standin.stub_az().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env("PATH", path)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("IDENTITY_ENDPOINT")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .arg(subcommand)
+        .args(["--endpoint", &standin.url()]);
+    cmd
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn summary(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.path().join("summary.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn parquet(&self) -> PathBuf {
+        self.dir.path().join("pull.parquet")
+    }
+
+    fn says(&self, text: &str) {
+        assert!(
+            self.stderr.contains(text),
+            "no {text:?} in:\n{}",
+            self.stderr
+        );
+    }
+}
+
+/// `kvaudit pull` (into `pull.parquet`) or `kvaudit audit` (into the
+/// directory) of the stand-in's workspace, trusting its CA through
+/// `--ca-cert`, signed in with the stub `az`.
+fn run(standin: &StandIn, subcommand: &str, since: &str, until: &str, extra: &[&str]) -> Run {
+    let mut cmd = kvaudit(standin, subcommand);
+    cmd.arg("--ca-cert")
+        .arg(&standin.ca_pem)
+        .args(["--auth", "azure-cli"]);
+    run_as(cmd, subcommand, since, until, extra)
+}
+
+fn run_as(mut cmd: Command, subcommand: &str, since: &str, until: &str, extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let out = match subcommand {
+        "pull" => dir.path().join("pull.parquet"),
+        _ => dir.path().to_owned(),
+    };
+    let output = cmd
+        .args(["--since", since, "--until", until])
+        .args(["--workspace", WORKSPACE, "--quiet", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        dir,
+    }
+}
+
+fn pull(standin: &StandIn, since: &str, until: &str, extra: &[&str]) -> Run {
+    run(standin, "pull", since, until, extra)
+}
+
+fn audit_workspace(standin: &StandIn, since: &str, until: &str, extra: &[&str]) -> Run {
+    run(standin, "audit", since, until, extra)
+}
+
+fn audit_files(paths: &[&Path]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let output = common::kvaudit()
+        .arg("audit")
+        .args(paths)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.code() == Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    dir
+}
+
+/// A frame without the columns that say where a record came from, in a
+/// canonical row order.
+fn canonical(frame: DataFrame) -> DataFrame {
+    let frame = frame.drop_many(["source_format", "source_file", "source_line"]);
+    let names: Vec<PlSmallStr> = frame.get_column_names_owned();
+    let keys: Vec<Column> = names
+        .iter()
+        .map(|n| frame.column(n).unwrap().cast(&DataType::String).unwrap())
+        .collect();
+    let mut keyed = DataFrame::new(frame.height(), keys).unwrap();
+    let idx = IdxCa::from_vec("i".into(), (0..frame.height() as IdxSize).collect());
+    keyed.with_column(idx.into_column()).unwrap();
+    let sorted = keyed
+        .sort(
+            names.clone(),
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
+        .unwrap();
+    let order = sorted.column("i").unwrap().idx().unwrap().clone();
+    frame.take(&order).unwrap()
+}
+
+fn ingest_files(paths: &[PathBuf]) -> DataFrame {
+    let inputs: Vec<Input> = paths.iter().cloned().map(Input::File).collect();
+    let ingested = ingest::ingest(&inputs, &indicatif::ProgressBar::hidden()).unwrap();
+    assert!(ingested.rejections.is_empty());
+    ingested.events
+}
+
+fn read_parquet(path: &Path) -> DataFrame {
+    let outcome = ingest::parquet::read(&Input::File(path.to_owned())).unwrap();
+    assert!(outcome.rejections.is_empty());
+    outcome.frame.unwrap()
+}
+
+/// findings.json without the evidence locations (file:line versus workspace/slice/row).
+fn findings_without_sources(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("findings.json")).unwrap();
+    let mut findings: Vec<Value> = serde_json::from_str(&text).unwrap();
+    for finding in &mut findings {
+        for evidence in finding["evidence"].as_array_mut().unwrap() {
+            evidence.as_object_mut().unwrap().remove("source");
+        }
+    }
+    findings
+}
+
+fn mixed_workspace() -> StandIn {
+    let standin = StandIn::start();
+    standin.add_rows(WORKSPACE, standin::export_rows(&diagnostics_export()));
+    standin.add_rows(WORKSPACE, standin::export_rows(&azkv_export()));
+    standin
+}
+
+#[test]
+fn a_mixed_workspace_pulls_into_the_same_frame_and_findings_as_its_exports() {
+    let standin = mixed_workspace();
+    let run = pull(&standin, "2026-11-19", "2026-11-24", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let pulled = read_parquet(&run.parquet());
+    let exported = ingest_files(&[diagnostics_export(), azkv_export()]);
+    assert!(pulled.height() > 100);
+    assert_eq!(pulled.height(), exported.height());
+    let (pulled, exported) = (canonical(pulled), canonical(exported));
+    assert!(
+        pulled.equals_missing(&exported),
+        "pulled:\n{pulled}\nexported:\n{exported}"
+    );
+
+    // The same findings through the binary: from the exports, from the
+    // Parquet file, and straight from the workspace.
+    let from_exports = audit_files(&[&diagnostics_export(), &azkv_export()]);
+    let from_parquet = audit_files(&[&run.parquet()]);
+    let live = audit_workspace(&standin, "2026-11-19", "2026-11-24", &[]);
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    let expected = findings_without_sources(from_exports.path());
+    assert!(!expected.is_empty());
+    assert_eq!(findings_without_sources(from_parquet.path()), expected);
+    assert_eq!(findings_without_sources(live.dir.path()), expected);
+    let summary = live.summary();
+    assert_eq!(summary["pull"]["unfinished"], Value::Array(vec![]));
+    assert_eq!(
+        summary["inputs"][0]["name"],
+        format!("workspace {WORKSPACE}")
+    );
+
+    // Every query: a bearer token from `az`, the longest server wait, no cache.
+    let requests = standin.query_requests();
+    assert!(requests.len() >= 5 * 4, "6h slices over 5 days");
+    for request in &requests {
+        assert_eq!(request.headers["authorization"], "Bearer standin-token");
+        assert_eq!(request.headers["prefer"], "wait=600");
+        assert_eq!(request.headers["cache-control"], "no-cache");
+    }
+    let scope = format!("--scope {}/.default", standin.url());
+    assert!(
+        standin.az_calls().iter().any(|c| c.contains(&scope)),
+        "{:?}",
+        standin.az_calls()
+    );
+}
+
+#[test]
+fn a_partial_result_is_split_until_every_row_is_read() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().max_rows = 15;
+    let run = audit_workspace(&standin, "2026-11-19", "2026-11-24", &["--slice", "5d"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary = run.summary();
+    let exported = ingest_files(&[diagnostics_export(), azkv_export()]);
+    assert_eq!(
+        summary["records_analyzed"].as_u64().unwrap(),
+        exported.height() as u64,
+        "every row once: none lost to truncation, none twice from overlapping slices"
+    );
+    assert!(summary["pull"]["slices_split"].as_u64().unwrap() >= 3);
+    // No answer that was cut short was used: every completed slice had at most 15 rows.
+    assert!(standin.query_requests().len() > 8);
+}
+
+#[test]
+fn a_slice_that_stays_partial_at_one_second_is_reported_unfinished() {
+    let standin = mixed_workspace();
+    {
+        let mut state = standin.state.lock().unwrap();
+        for _ in 0..7 {
+            state.script.push_back(Scripted::sample(
+                200,
+                "200-partial-error-record-count.SYNTHETIC.json",
+            ));
+        }
+    }
+    // 4 seconds: 4s -> 2 x 2s -> 4 x 1s, each answered partially.
+    let run = audit_workspace(
+        &standin,
+        "2026-11-22T00:21:36Z",
+        "2026-11-22T00:21:40Z",
+        &[],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let unfinished = run.summary()["pull"]["unfinished"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(unfinished.len(), 4);
+    assert_eq!(
+        unfinished[0]["slice"],
+        "2026-11-22T00:21:36Z/2026-11-22T00:21:37Z"
+    );
+    assert!(
+        unfinished[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("internal record count limit 500000")
+    );
+    run.says("4 slice(s) unfinished");
+}
+
+#[test]
+fn throttling_waits_for_retry_after() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().script.push_back(
+        Scripted::sample(429, "429-throttled.SYNTHETIC.json").header("Retry-After", "2"),
+    );
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &["--slice", "1d"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = standin.query_requests();
+    assert_eq!(
+        requests.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
+    assert_eq!(
+        requests[0].slice(),
+        requests[1].slice(),
+        "the same query again"
+    );
+    assert!(requests[1].at - requests[0].at >= Duration::from_secs(2));
+    assert_eq!(read_parquet(&run.parquet()).height(), 108);
+}
+
+#[test]
+fn a_gateway_timeout_is_answered_with_shorter_slices_not_the_same_query() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().script.push_back(
+        Scripted::sample(504, "504-gateway-timeout.json")
+            .header("Preference-Applied", "wait=5")
+            .header("retry-after", "0"),
+    );
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &["--slice", "1d"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let slices: Vec<_> = standin
+        .query_requests()
+        .iter()
+        .map(|r| r.slice().unwrap())
+        .collect();
+    let day = (
+        "2026-11-22T00:00:00Z".to_owned(),
+        "2026-11-23T00:00:00Z".to_owned(),
+    );
+    assert_eq!(slices[0], day);
+    assert_eq!(slices.len(), 3);
+    assert!(!slices[1..].contains(&day));
+    assert_eq!(read_parquet(&run.parquet()).height(), 108);
+}
+
+#[test]
+fn a_semantic_error_names_the_message_and_the_line_of_the_query_file() {
+    let standin = mixed_workspace();
+    let dir = tempfile::tempdir().unwrap();
+    let query = dir.path().join("custom.kql");
+    std::fs::write(
+        &query,
+        "// a custom query\nunion isfuzzy=true AZKVAuditLogs,\n    NoSuchTable\n\
+         | where TimeGenerated >= kvaudit_start and TimeGenerated < kvaudit_end\n",
+    )
+    .unwrap();
+    let run = pull(
+        &standin,
+        "2026-11-22",
+        "2026-11-23",
+        &["--query", query.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 2);
+    run.says("custom.kql");
+    run.says("(line 3, column 4 at `NoSuchTable`)");
+    run.says("Failed to resolve table or column expression named 'NoSuchTable'");
+    run.says("SEM0100");
+}
+
+#[test]
+fn a_malformed_answer_leaves_its_slice_unfinished() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().malformed = true;
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &["--slice", "1d"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    run.says("is not a query result");
+    assert_eq!(read_parquet(&run.parquet()).height(), 0);
+
+    // The Parquet file remembers what its pull missed.
+    let (code, text, summary) = common::audit(&[run.parquet().to_str().unwrap()]);
+    assert_eq!(code, 3, "{text}");
+    let unfinished = &summary["pull"]["unfinished"][0];
+    assert_eq!(
+        unfinished["slice"],
+        "2026-11-22T00:00:00Z/2026-11-23T00:00:00Z"
+    );
+    assert_eq!(unfinished["workspace"], WORKSPACE);
+}
+
+#[test]
+fn an_empty_workspace_is_an_empty_pull() {
+    let standin = StandIn::start();
+    standin.add_rows(WORKSPACE, Vec::new());
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(standin.query_requests().iter().all(|r| r.status == 204));
+    assert_eq!(read_parquet(&run.parquet()).height(), 0);
+}
+
+/// AzureDiagnostics rows as a workspace holds them when some Key Vault
+/// columns never appeared (no `_d` or `identity_claim_upn_s` column).
+fn diagnostics_without(columns: &[&str]) -> Vec<Map<String, Value>> {
+    let mut rows = standin::export_rows(&diagnostics_export());
+    for row in &mut rows {
+        row.retain(|name, _| !columns.contains(&name.as_str()));
+    }
+    rows
+}
+
+#[test]
+fn a_workspace_with_only_azure_diagnostics_and_missing_columns() {
+    let missing = ["httpStatusCode_d", "identity_claim_upn_s", "tlsVersion_s"];
+    let rows = diagnostics_without(&missing);
+    let standin = StandIn::start();
+    standin.add_rows(WORKSPACE, rows.clone());
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // Only the AzureDiagnostics leg answers, and without those columns.
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export.json");
+    std::fs::write(&export, serde_json::to_string(&rows).unwrap()).unwrap();
+    let pulled = read_parquet(&run.parquet());
+    let exported = ingest_files(&[export]);
+    assert_eq!(pulled.height(), 108);
+    assert_eq!(pulled.column("http_status").unwrap().null_count(), 108);
+    assert!(canonical(pulled).equals_missing(&canonical(exported)));
+}
+
+#[test]
+fn a_workspace_with_only_azkvauditlogs() {
+    let standin = StandIn::start();
+    standin.add_rows(WORKSPACE, standin::export_rows(&azkv_export()));
+    let run = pull(&standin, "2026-11-19", "2026-11-21", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let pulled = canonical(read_parquet(&run.parquet()));
+    let exported = canonical(ingest_files(&[azkv_export()]));
+    assert!(pulled.height() > 0);
+    assert!(pulled.equals_missing(&exported));
+}
+
+#[test]
+fn no_access_to_the_workspace_says_which_role_to_grant() {
+    let standin = mixed_workspace();
+    standin
+        .state
+        .lock()
+        .unwrap()
+        .forbidden
+        .insert(WORKSPACE.into());
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2);
+    run.says("Azure CLI credential");
+    run.says("Log Analytics Reader");
+    run.says("InsufficientAccessError");
+}
+
+#[test]
+fn an_unknown_workspace_says_to_use_the_workspace_id() {
+    let standin = StandIn::start();
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2);
+    run.says("was not found");
+    run.says("workspace ID");
+}
+
+#[test]
+fn a_failing_az_login_says_what_to_run() {
+    let standin = mixed_workspace();
+    let bin = standin.stub_az();
+    std::fs::write(
+        bin.join("az"),
+        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2);
+    run.says("the Azure CLI credential");
+    run.says("run `az login`");
+    assert!(standin.query_requests().is_empty());
+}
+
+#[test]
+fn the_managed_identity_endpoint_gives_the_token() {
+    let standin = mixed_workspace();
+    let mut cmd = kvaudit(&standin, "pull");
+    cmd.env("IDENTITY_ENDPOINT", format!("{}/msi/token", standin.url()))
+        .env("IDENTITY_HEADER", standin::IDENTITY_HEADER)
+        // Trusted through SSL_CERT_FILE this time, not --ca-cert.
+        .env("SSL_CERT_FILE", &standin.ca_pem)
+        .args(["--auth", "auto"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token_requests: Vec<_> = standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/msi/token"))
+        .collect();
+    assert!(!token_requests.is_empty());
+    let resource = format!(
+        "resource={}",
+        standin.url().replace(':', "%3A").replace('/', "%2F")
+    );
+    assert!(
+        token_requests[0].path.contains(&resource),
+        "{}",
+        token_requests[0].path
+    );
+    assert_eq!(read_parquet(&run.parquet()).height(), 108);
+    assert!(
+        standin.az_calls().is_empty(),
+        "auto chose the managed identity"
+    );
+}
+
+#[test]
+fn an_untrusted_certificate_stops_at_once_and_names_ca_cert() {
+    let standin = mixed_workspace();
+    let mut cmd = kvaudit(&standin, "pull");
+    cmd.args(["--auth", "azure-cli"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("is not trusted");
+    run.says("--ca-cert");
+    assert!(
+        standin.query_requests().is_empty(),
+        "no TLS session, no request"
+    );
+}
+
+#[test]
+fn an_empty_200_is_not_taken_for_an_empty_slice() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().script.push_back(Scripted {
+        status: 200,
+        body: String::new(),
+        headers: Vec::new(),
+    });
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &["--slice", "1d"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    run.says("HTTP 200 with an empty body");
+}
+
+#[test]
+fn a_busy_workspace_pays_for_one_oversized_slice_not_one_per_slice() {
+    // 2,000 rows spread evenly over 4 days, at most 100 per answer: each day
+    // needs 3-hour slices (about 63 rows).
+    let standin = StandIn::start();
+    {
+        let mut state = standin.state.lock().unwrap();
+        state.max_rows = 100;
+        state.generated.insert(
+            WORKSPACE.into(),
+            standin::Generated {
+                templates: standin::export_rows(&diagnostics_export()),
+                start: "2026-11-20T00:00:00Z".parse().unwrap(),
+                step: chrono::Duration::days(4) / 2000,
+                count: 2000,
+            },
+        );
+    }
+    let run = pull(&standin, "2026-11-20", "2026-11-24", &["--slice", "1d"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(read_parquet(&run.parquet()).height(), 2000);
+    // Halving each day from scratch takes 15 queries a day (7 cut short), 60
+    // in all; slices still queued when a cut is learned go out shorter (the
+    // first five days are all in flight at once, so they cannot benefit).
+    let queries = standin.query_requests().len();
+    assert!(queries < 50, "{queries} queries");
+}
+
+/// Entra ID served by the stand-in: `AZURE_AUTHORITY_HOST` points at it.
+fn with_entra(standin: &StandIn, cmd: &mut Command) {
+    cmd.env("AZURE_AUTHORITY_HOST", standin.url())
+        .env("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000001")
+        .env("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000002")
+        .arg("--ca-cert")
+        .arg(&standin.ca_pem);
+}
+
+fn token_requests(standin: &StandIn) -> Vec<standin::Recorded> {
+    standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .collect()
+}
+
+#[test]
+fn a_client_secret_from_the_environment_signs_in() {
+    let standin = mixed_workspace();
+    let mut cmd = kvaudit(&standin, "pull");
+    with_entra(&standin, &mut cmd);
+    cmd.env("AZURE_CLIENT_SECRET", standin::CLIENT_SECRET)
+        .args(["--auth", "client-secret"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = token_requests(&standin);
+    assert_eq!(
+        requests[0].path,
+        "/00000000-0000-0000-0000-000000000001/oauth2/v2.0/token"
+    );
+    assert!(requests[0].body.contains("grant_type=client_credentials"));
+    assert_eq!(read_parquet(&run.parquet()).height(), 108);
+
+    // A wrong secret: the credential is named, the secret is not printed.
+    let mut cmd = kvaudit(&standin, "pull");
+    with_entra(&standin, &mut cmd);
+    cmd.env("AZURE_CLIENT_SECRET", "a-wrong-secret")
+        .args(["--auth", "client-secret"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("the client secret credential could not get a token");
+    run.says("AZURE_CLIENT_SECRET");
+    assert!(!run.stderr.contains("a-wrong-secret"), "{}", run.stderr);
+}
+
+#[test]
+fn auto_picks_workload_identity_from_a_federated_token_file() {
+    let standin = mixed_workspace();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("azure-identity-token");
+    std::fs::write(&token_file, standin::FEDERATED_TOKEN).unwrap();
+    let mut cmd = kvaudit(&standin, "pull");
+    with_entra(&standin, &mut cmd);
+    cmd.env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+        .args(["--auth", "auto"]);
+    let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = token_requests(&standin);
+    assert!(
+        requests[0]
+            .body
+            .contains(&format!("client_assertion={}", standin::FEDERATED_TOKEN)),
+        "{}",
+        requests[0].body
+    );
+    assert!(standin.az_calls().is_empty());
+}
+
+#[test]
+fn a_token_the_service_rejects_points_at_the_endpoint_and_cloud() {
+    let standin = mixed_workspace();
+    let bin = standin.stub_az();
+    let az = std::fs::read_to_string(bin.join("az")).unwrap();
+    std::fs::write(
+        bin.join("az"),
+        az.replace(standin::TOKEN, "a-token-for-another-cloud"),
+    )
+    .unwrap();
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("the token from the Azure CLI credential is not valid for");
+    run.says("InvalidAuthenticationToken");
+    run.says("--endpoint");
+}

@@ -1,0 +1,73 @@
+//! Every query in `queries/` passes Microsoft's Kusto parser and semantic
+//! analyzer (`@kusto/language-service-next`, run by `.ci/kql/check.js` with
+//! Node) against the Key Vault table schemas: both tables, only one, and
+//! AzureDiagnostics without its optional Key Vault columns. The prelude is
+//! the one the client sends, so the checked text is the text that runs.
+//!
+//! Needs Node and `npm ci --prefix .ci/kql` (done by `.ci/run`).
+
+use std::path::Path;
+use std::process::Command;
+
+use chrono::{DateTime, Utc};
+use kvaudit::ingest::azure_monitor::query::{Slice, prelude};
+
+fn check(queries: &Path) -> (bool, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let modules = root.join(".ci/kql/node_modules/@kusto/language-service-next");
+    assert!(
+        modules.is_dir(),
+        "the Kusto language service is not installed: run `npm ci --prefix .ci/kql`"
+    );
+    let slice = Slice {
+        start: DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+        end: DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    };
+    let output = Command::new("node")
+        .arg(root.join(".ci/kql/check.js"))
+        .arg(queries)
+        .arg(prelude(&slice))
+        .output()
+        .expect("node runs (Node 20 or later)");
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[test]
+fn bundled_queries_pass_the_kusto_language_service_in_every_workspace_shape() {
+    let (ok, text) = check(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));
+    assert!(ok, "{text}");
+    assert!(text.contains("0 problems"), "{text}");
+}
+
+#[test]
+fn the_check_catches_a_column_azure_diagnostics_may_lack_and_a_split_union_column() {
+    let bundled = include_str!("../queries/keyvault-audit.kql");
+    let dir = tempfile::tempdir().unwrap();
+    let bare = bundled.replace(
+        "todouble(column_ifexists(\"httpStatusCode_d\", real(null)))",
+        "todouble(httpStatusCode_d)",
+    );
+    let split = bundled.replace("DurationMs = tolong(DurationMs),", "DurationMs,");
+    assert_ne!(bare, bundled);
+    assert_ne!(split, bundled);
+    std::fs::write(dir.path().join("bare.kql"), bare).unwrap();
+    std::fs::write(dir.path().join("split.kql"), split).unwrap();
+    let (ok, text) = check(dir.path());
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(
+            "bare.kql:61: [AzureDiagnostics only, without Key Vault columns] Error KS142"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("split.kql: [both tables] result column DurationMs_int:int"),
+        "{text}"
+    );
+}
