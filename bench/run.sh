@@ -106,7 +106,8 @@ for multiple in "${multiples[@]}"; do
   # Warm the page cache so both tools are measured on parsing, not the disk.
   find "$blobs" -type f -exec cat {} + > /dev/null
 
-  echo "${multiple}x: kvaudit audit (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "${multiple}x: kvaudit audit (load $load)" >&2
   rm -rf "$work/report"
   read -r k_s k_kb < <(measure sh -c '"$0" "$@" 2> "'"$work"'/timings"; [ $? -le 1 ]' "$bin" "${audit_args[@]}")
   echo "${multiple}x: DuckDB reference job" >&2
@@ -115,9 +116,9 @@ for multiple in "${multiples[@]}"; do
     "$venv/bin/python" bench/duckdb_reference.py "$pattern" "$work/duckdb")
 
   "$venv/bin/python" - "$multiple" "$scale" "$days" "$bytes" "$k_s" "$k_kb" "$d_s" "$d_kb" \
-    "$work/report/summary.json" "$work/timings" "$work/duckdb.out" "${gzip:+gzip}" >> "$rows" <<'PY'
+    "$work/report/summary.json" "$work/timings" "$work/duckdb.out" "$load" "$(git describe --always --dirty 2>/dev/null || echo unknown)" "${gzip:+gzip}" >> "$rows" <<'PY'
 import json, re, sys
-multiple, scale, days, size, k_s, k_kb, d_s, d_kb, summary, timings, duck, gz = sys.argv[1:]
+multiple, scale, days, size, k_s, k_kb, d_s, d_kb, summary, timings, duck, load, commit, gz = sys.argv[1:]
 stages, peaks, cedar = {}, {}, {}
 for line in open(timings):
     if m := re.match(r"timing (\S+) ([0-9.]+)s(?: peak-rss (\d+)MB)?$", line):
@@ -129,7 +130,7 @@ for line in open(timings):
 duck_out = open(duck).read().split()
 print(json.dumps({
     "multiple": float(multiple), "scale": float(scale), "days": int(days),
-    "bytes": int(size), "gzip": bool(gz),
+    "bytes": int(size), "gzip": bool(gz), "load": float(load), "commit": commit,
     "events": json.load(open(summary))["records_analyzed"],
     "kvaudit_s": float(k_s), "kvaudit_kb": int(k_kb), "stages": stages, "peak_rss_mb": peaks, **cedar,
     "duckdb_version": duck_out[1], "duckdb_events": int(duck_out[3]),
