@@ -128,10 +128,13 @@ for line in open(timings):
     if m := re.match(r"cedar (\d+) events, (\d+) requests evaluated", line):
         cedar = {"cedar_events": int(m[1]), "cedar_requests": int(m[2])}
 duck_out = open(duck).read().split()
+events = json.load(open(summary))["records_analyzed"]
+if int(duck_out[3]) != events:
+    print(f"warning: DuckDB read {duck_out[3]} events, kvaudit analysed {events}", file=sys.stderr)
 print(json.dumps({
     "multiple": float(multiple), "scale": float(scale), "days": int(days),
     "bytes": int(size), "gzip": bool(gz), "load": float(load), "commit": commit,
-    "events": json.load(open(summary))["records_analyzed"],
+    "events": events,
     "kvaudit_s": float(k_s), "kvaudit_kb": int(k_kb), "stages": stages, "peak_rss_mb": peaks, **cedar,
     "duckdb_version": duck_out[1], "duckdb_events": int(duck_out[3]),
     "duckdb_s": float(d_s), "duckdb_kb": int(d_kb),
