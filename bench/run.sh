@@ -6,9 +6,9 @@
 #   bench/run.sh [--scale S] [--days D] [--sets 0.25,1,4] [--10gb] [--gzip]
 #                [--repeat N] [--no-readme]
 #
-# --scale/--days  the 1x set (default 45 and 7: about 1.1 GB, 950k events)
+# --scale/--days  the 1x set (default 45 and 7: about 1.1 GB, 925k events)
 # --sets          multiples of the 1x scale to run (default 0.25,1,4)
-# --10gb          also run 10x (about 11 GB, 9.5M events; needs 12 GB of disk)
+# --10gb          also run 10x (about 10.6 GB, 9.1M events; needs 12 GB of disk)
 # --gzip          generate PT1H.json.gz instead of plain JSON (both tools read
 #                 the same files either way)
 # --repeat N      run each tool N times and keep the fastest (default 1)
