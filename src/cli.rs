@@ -68,6 +68,8 @@ pub struct AuditArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub policy: commands::policy::PolicySelection,
+    #[command(flatten)]
+    pub rates: RateArgs,
     /// Exit with code 1 if any finding is at or above this severity
     /// (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY")]
@@ -87,6 +89,40 @@ pub struct AuditArgs {
     /// Print the time each stage took to stderr (`timing <stage> <seconds>s peak-rss <MB>MB`).
     #[arg(long)]
     pub timings: bool,
+    /// Inventory: `az keyvault show`, `az role assignment list`, `az ad sp list`
+    /// JSON output (files or folders). Turns on the least-privilege analysis
+    /// and unused-permissions.csv. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub inventory: Vec<PathBuf>,
+    /// Days of logs a vault needs before its least-privilege recommendations
+    /// are firm (fewer: marked provisional).
+    #[arg(long, value_name = "DAYS", default_value_t = crate::analyze::privilege::DEFAULT_MIN_OBSERVATION_DAYS)]
+    pub min_observation_days: u32,
+}
+
+/// How much history the abnormal-rate analysis uses.
+#[derive(Debug, Args)]
+pub struct RateArgs {
+    /// At most this many earlier days form an identity's baseline.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub baseline_days: u32,
+    /// Nothing in a vault's first DAYS of logs is reported as first seen
+    /// (capped at a quarter of the vault's logged span, at least one day).
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub learning_days: u32,
+    /// A secret read in logs spanning more than DAYS without a new version is stale.
+    #[arg(long, default_value_t = 365, value_name = "DAYS")]
+    pub max_secret_age: u32,
+}
+
+impl RateArgs {
+    pub fn options(&self) -> crate::analyze::rates::RateOptions {
+        crate::analyze::rates::RateOptions {
+            baseline_days: i64::from(self.baseline_days),
+            learning_days: i64::from(self.learning_days),
+            max_secret_age_days: i64::from(self.max_secret_age),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +145,10 @@ pub struct GenerateArgs {
     /// Write PT1H.json.gz instead of PT1H.json.
     #[arg(long)]
     pub gzip: bool,
+    /// Also write the sample estate's inventory (`az keyvault show`, `az role
+    /// assignment list`, `az ad sp/user list` output) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub inventory_out: Option<PathBuf>,
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.

@@ -10,7 +10,8 @@
 //! 3. [`report`]: terminal output, JSON, CSV and HTML, and the exit code.
 //!
 //! [`cli`] and [`commands`] wire the stages to the command line;
-//! [`generator`] writes synthetic logs for the samples and the benchmark.
+//! [`generator`] writes synthetic logs for the samples and the benchmark;
+//! [`text`] formats numbers for every stage.
 
 pub mod analyze;
 pub mod cli;
@@ -18,3 +19,4 @@ pub mod commands;
 pub mod generator;
 pub mod ingest;
 pub mod report;
+pub mod text;

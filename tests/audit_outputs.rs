@@ -5,20 +5,12 @@ mod common;
 
 use std::path::Path;
 
-use common::kvaudit;
-
-fn samples() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("sample-logs")
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
+use common::{kvaudit, sample_logs};
 
 fn run(out: &Path, extra: &[&str]) -> std::process::Output {
     kvaudit()
         .env("SOURCE_DATE_EPOCH", "1764115200")
-        .args(["audit", &samples(), "--quiet", "--out"])
+        .args(["audit", &sample_logs(), "--quiet", "--out"])
         .arg(out)
         .args(extra)
         .output()
@@ -106,7 +98,14 @@ fn fail_on_sets_exit_code_1_only_at_or_above_the_bar() {
 fn json_prints_one_finding_per_line() {
     let out = tempfile::tempdir().unwrap();
     let output = kvaudit()
-        .args(["audit", &samples(), "--json", "--format", "json", "--out"])
+        .args([
+            "audit",
+            &sample_logs(),
+            "--json",
+            "--format",
+            "json",
+            "--out",
+        ])
         .arg(out.path())
         .output()
         .unwrap();

@@ -108,7 +108,7 @@ fn the_default_pack_validates() {
     let (code, stdout, stderr) = run(&["policy", "validate"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("policies valid: 12 (11 rules, 0 baseline permits, 1 exemption)"),
+        stdout.contains("policies valid: 26 (25 rules, 0 baseline permits, 1 exemption)"),
         "{stdout}"
     );
     assert!(
@@ -334,7 +334,9 @@ fn the_sample_incidents_that_are_per_event_matters_are_findings() {
         entities_file: Some(policies_dir().join("examples/sample-logs-entities.json")),
     })
     .unwrap();
-    let result = evaluate(&ingested.events, &policies).unwrap();
+    let observations =
+        kvaudit::analyze::rates::observe(&ingested.events, &Default::default()).unwrap();
+    let result = evaluate(&ingested.events, &observations, &policies).unwrap();
     eprintln!(
         "sample logs: {} events, {} Cedar requests evaluated ({} deduplicated), {} decisions in {:.3} s = {:.0} decisions/s, {} findings",
         result.events,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use indicatif::ProgressBar;
 use kvaudit::analyze::overview::Overview;
+use kvaudit::analyze::policy::observations::RateRow;
 use kvaudit::analyze::policy::{Category, Evidence, Finding, Severity};
 use kvaudit::ingest::{self, Input};
 use kvaudit::report::html::{HTML_FILE, ReportContext, write_html};
@@ -82,6 +83,27 @@ fn hostile_finding() -> Finding {
     }
 }
 
+/// A flagged window whose caller and secret names are markup.
+fn hostile_rate_row() -> RateRow {
+    let mut metrics = vec![None; kvaudit::analyze::rates::COUNTS.len()];
+    metrics[1] = Some(kvaudit::analyze::rates::Metric::without_history(300));
+    RateRow {
+        finding_id: "fedcba9876543210".into(),
+        rule: "kv-secret-read-without-caching".into(),
+        principal: "app:<script>document.title='pwned-rate'</script>".into(),
+        principal_name: None,
+        vault: "kv-payments-prod".into(),
+        object: Some("<svg onload=\"document.title='pwned-rate-object'\">".into()),
+        window: "1h".into(),
+        metric: "secret_reads".into(),
+        start: 1_763_607_600_000_000_000,
+        end: 1_763_611_200_000_000_000,
+        history_days: None,
+        metrics,
+        run_hours: Some(3),
+    }
+}
+
 /// Renders a report of the shared test events plus the hostile ones into `dir`.
 fn write_report(dir: &Path) -> PathBuf {
     let inputs = [
@@ -105,6 +127,8 @@ fn write_report(dir: &Path) -> PathBuf {
             policies: &policies,
             inputs_described: &described,
             generated_at: Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
+            rate_rows: &[hostile_rate_row()],
+            privilege: None,
         },
     )
     .unwrap();
@@ -303,6 +327,8 @@ fn report_renders_offline_with_every_section_and_chart_and_runs_no_hostile_conte
         "&lt;script&gt;document.title='pwned-finding'&lt;/script&gt;",
         "\"&gt;&lt;script&gt;document.title='pwned-evidence'&lt;/script&gt;",
         "javascript:document.title='pwned-message'",
+        "app:&lt;script&gt;document.title='pwned-rate'&lt;/script&gt;",
+        "&lt;svg onload=\"document.title='pwned-rate-object'\"&gt;",
     ] {
         assert!(
             dom.contains(shown),

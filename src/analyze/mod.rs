@@ -4,3 +4,5 @@ pub mod activity;
 pub mod columns;
 pub mod overview;
 pub mod policy;
+pub mod privilege;
+pub mod rates;

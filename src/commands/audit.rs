@@ -9,12 +9,17 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::analyze::overview::Overview;
+use crate::analyze::policy::findings::sort_findings;
 use crate::analyze::policy::{self, LoadedPolicies};
+use crate::analyze::privilege::{self, PrivilegeOptions};
+use crate::analyze::rates;
 use crate::cli::{AuditArgs, OutputFormat, exit};
+use crate::ingest::inventory::Inventory;
 use crate::ingest::{self, Input};
-use crate::report::csv::write_csv;
+use crate::report::csv::{write_csv, write_unused_permissions};
 use crate::report::findings::write_findings;
 use crate::report::html::{ReportContext, write_html};
+use crate::report::rates::write_rates_csv;
 use crate::report::summary::Summary;
 use crate::report::terminal;
 
@@ -88,7 +93,19 @@ fn generation_time() -> anyhow::Result<DateTime<Utc>> {
 
 pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     // Policies first: a broken policy should fail before minutes of reading.
-    let policies = LoadedPolicies::load(&args.policy.options())?;
+    let mut policies = LoadedPolicies::load(&args.policy.options())?;
+    // Described before the inventory's vault tags join the entities, so the
+    // header counts the entities file's own entities.
+    let policies_described = policies.describe();
+    // The inventory too: a bad file should fail before the logs are read.
+    let inventory = if args.inventory.is_empty() {
+        None
+    } else {
+        let inventory = Inventory::load(&args.inventory)?;
+        policies.user_entities =
+            policy::entities::with_inventory_tags(&policies.user_entities, &inventory.vault_tags());
+        Some(inventory)
+    };
     let inputs = ingest::inputs::expand(&args.paths)?;
     if inputs.is_empty() {
         anyhow::bail!(
@@ -107,13 +124,43 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
 
     let overview = Overview::of(&ingested.events)?;
     timer.done("overview");
-    let evaluation = policy::evaluate(&ingested.events, &policies)?;
+    let observations = rates::observe(&ingested.events, &args.rates.options())?;
+    timer.done("rates");
+    if args.timings {
+        for (analysis, seconds) in &observations.stats.seconds {
+            eprintln!("timing rates/{analysis} {seconds:.3}s");
+        }
+    }
+    let mut evaluation = policy::evaluate(&ingested.events, &observations, &policies)?;
     timer.done("cedar");
+    let privilege = match &inventory {
+        Some(inventory) => {
+            let analysis = privilege::analyze(
+                &ingested.events,
+                inventory,
+                &PrivilegeOptions {
+                    min_observation_days: args.min_observation_days,
+                },
+            )?;
+            for warning in &analysis.warnings {
+                eprintln!("kvaudit: warning: {warning}");
+            }
+            evaluation
+                .findings
+                .extend(analysis.findings.iter().cloned());
+            sort_findings(&mut evaluation.findings);
+            timer.done("least-privilege");
+            Some(analysis)
+        }
+        None => None,
+    };
     if args.timings {
         eprintln!(
-            "cedar {} events, {} requests evaluated, {} decisions, {:.0} decisions/s",
+            "cedar {} events, {} requests evaluated, {} rate windows counted, {} observations evaluated, {} decisions, {:.0} decisions/s",
             evaluation.events,
             evaluation.requests_evaluated,
+            observations.stats.windows_counted,
+            evaluation.observations_evaluated,
             evaluation.decisions,
             evaluation.decisions_per_second()
         );
@@ -123,7 +170,6 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     if args.format.contains(&OutputFormat::Json) {
         write_findings(&args.out, &evaluation.findings)?;
     }
-    let policies_described = policies.describe();
     let inputs_described: Vec<String> = ingested
         .inputs
         .iter()
@@ -136,9 +182,15 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
         policies: &policies_described,
         inputs_described: &inputs_described,
         generated_at: generation_time()?,
+        rate_rows: &evaluation.rate_rows,
+        privilege: privilege.as_ref(),
     };
     if args.format.contains(&OutputFormat::Csv) {
         write_csv(&args.out, &context)?;
+        write_rates_csv(&args.out, &evaluation.rate_rows)?;
+        if let Some(analysis) = &privilege {
+            write_unused_permissions(&args.out, &analysis.unused)?;
+        }
     }
     if args.format.contains(&OutputFormat::Html) {
         write_html(&args.out, &context)?;

@@ -1,7 +1,7 @@
 //! `kvaudit generate-logs`: synthetic logs for the samples and the benchmark.
 
 use crate::cli::{GenerateArgs, exit};
-use crate::generator::{GeneratorConfig, generate};
+use crate::generator::{GeneratorConfig, generate, write_inventory};
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<u8> {
     let summary = generate(&GeneratorConfig {
@@ -19,5 +19,9 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<u8> {
         summary.bytes,
         args.out.display()
     );
+    if let Some(dir) = &args.inventory_out {
+        let files = write_inventory(dir)?;
+        eprintln!("wrote the inventory ({files} files) to {}", dir.display());
+    }
     Ok(exit::OK)
 }

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use crate::analyze::policy::pack::{PolicyKind, Source};
 use crate::analyze::policy::tests_runner::{default_test_files, run_files, test_files_in};
 use crate::analyze::policy::{LoadedPolicies, PolicyErrors, PolicyOptions};
+use crate::analyze::privilege::baseline;
 
 /// Exit codes of the policy commands (errors that stop the command are 2, via `Err`).
 const OK: u8 = 0;
@@ -51,6 +52,22 @@ pub enum PolicyCommand {
     Validate(ValidateArgs),
     /// Run the policy test cases in DIR/tests/*.json (default: the built-in pack's cases).
     Test(TestArgs),
+    /// Write Cedar baseline permits from the successful calls in logs; audit
+    /// later logs with `--policies FILE` to flag anything outside them.
+    Generate(BaselineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Log files or directories (as for `kvaudit audit`).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// The .cedar file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Most objects of one kind a permit names before it covers the whole vault.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_objects: usize,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +91,7 @@ pub fn run(args: &PolicyArgs) -> anyhow::Result<u8> {
     match &args.command {
         PolicyCommand::Validate(a) => validate(a),
         PolicyCommand::Test(a) => test(a),
+        PolicyCommand::Generate(a) => generate(a),
     }
 }
 
@@ -141,6 +159,50 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
             "baseline mode: events no baseline permit covers are `outside-baseline` findings"
         )?;
     }
+    Ok(OK)
+}
+
+fn generate(args: &BaselineArgs) -> anyhow::Result<u8> {
+    let inputs = crate::ingest::inputs::expand(&args.paths)?;
+    if inputs.is_empty() {
+        anyhow::bail!("no log files found in {}", args.paths.join(", "));
+    }
+    let ingested = crate::ingest::ingest(&inputs, &indicatif::ProgressBar::hidden())?;
+    let schema = crate::analyze::policy::pack::default_schema();
+    let actions = crate::analyze::policy::model::ActionMap::from_schema(&schema);
+    let baseline = baseline::generate(
+        &ingested.events,
+        &actions,
+        &baseline::BaselineOptions {
+            max_objects: args.max_objects,
+        },
+    )?;
+    let name = args.out.display().to_string();
+    // Validate what is about to be written, exactly as `audit --policies` will load it.
+    let source = Source {
+        name: name.clone(),
+        text: baseline.text.clone(),
+        default_pack: false,
+    };
+    if load_or_report(|| LoadedPolicies::from_sources(&[source]))?.is_none() {
+        anyhow::bail!("the generated baseline does not validate; nothing written");
+    }
+    crate::report::summary::write_atomically(&args.out, baseline.text.as_bytes())?;
+    let rejected = ingested.rejections.total();
+    eprintln!(
+        "wrote {} baseline permit{} for {} identit{} to {name} (from {} successful calls in {} records{})",
+        baseline.permits,
+        if baseline.permits == 1 { "" } else { "s" },
+        baseline.identities,
+        if baseline.identities == 1 { "y" } else { "ies" },
+        baseline.events,
+        ingested.records_read,
+        if rejected > 0 {
+            format!(", {rejected} rejected")
+        } else {
+            String::new()
+        }
+    );
     Ok(OK)
 }
 

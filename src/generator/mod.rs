@@ -19,6 +19,7 @@
 
 mod export;
 mod incidents;
+mod inventory;
 mod model;
 mod population;
 mod record;
@@ -34,6 +35,7 @@ use anyhow::{Context, bail};
 use chrono::{Datelike, NaiveDate, Weekday};
 use rayon::prelude::*;
 
+pub use inventory::write_inventory;
 use model::{Event, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_SEC, splitmix64};
 use population::{DEV, PAYMENTS, VAULTS, WEB, World};
 

@@ -5,6 +5,7 @@
 pub mod formats;
 pub mod identity;
 pub mod inputs;
+pub mod inventory;
 pub mod lenient;
 pub mod normalise;
 pub mod reader;

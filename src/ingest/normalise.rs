@@ -40,6 +40,8 @@ pub struct RecordFields<'a> {
     pub assignment_id: Option<Cow<'a, str>>,
     pub tls_version: Option<Cow<'a, str>>,
     pub algorithm: Option<Cow<'a, str>>,
+    /// `eventGridEventProperties.data.EXP`: Unix seconds.
+    pub expires: Option<Cow<'a, str>>,
     pub tenant_id: Option<Cow<'a, str>>,
     pub claims: Claims<'a>,
 }
@@ -182,6 +184,10 @@ impl<'a> RecordFields<'a> {
             object_type: object.object_type,
             object_name: object.name,
             object_version: object.version,
+            expires_ns: clean(self.expires)
+                .and_then(|v| parse_integer(&v))
+                .and_then(|seconds| i64::try_from(seconds).ok())
+                .and_then(|seconds| seconds.checked_mul(1_000_000_000)),
             http_status: clean(self.http_status)
                 .and_then(|v| parse_integer(&v))
                 .and_then(|v| u16::try_from(v).ok()),

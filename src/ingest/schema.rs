@@ -20,6 +20,7 @@
 //! | `object_type` | categorical | `vault`, `secret`, `key`, `certificate`, `certificate-issuer`, `certificate-contacts`, `deleted-secret`, `deleted-key`, `deleted-certificate`, `storage`, or null |
 //! | `object_name` | categorical | key, secret or certificate name, lower case (names are case-insensitive) |
 //! | `object_version` | categorical | object version (32 hex digits) when the call named one |
+//! | `expires` | datetime[ns] | the expiry an Event Grid near-expiry / expired notification carries (`eventGridEventProperties.data.EXP`), else null |
 //! | `http_status` | u32 | HTTP status from `httpStatusCode` (never from `resultType`) |
 //! | `result_type` | categorical | `resultType` as logged (says `Success` even on 403) |
 //! | `result_signature` | categorical | HTTP reason text (`OK`, `Forbidden`, ...) |
@@ -164,6 +165,8 @@ pub struct Event<'a> {
     pub object_type: Option<&'static str>,
     pub object_name: Option<String>,
     pub object_version: Option<String>,
+    /// Nanoseconds since the Unix epoch.
+    pub expires_ns: Option<i64>,
     pub http_status: Option<u16>,
     pub result_type: Option<Cow<'a, str>>,
     pub result_signature: Option<Cow<'a, str>>,
@@ -252,6 +255,7 @@ macro_rules! columns {
             /// The first failure to intern a value (the mapping is full).
             error: Option<PolarsError>,
             time: Vec<i64>,
+            expires: Vec<Option<i64>>,
             http_status: Vec<Option<u32>>,
             duration_ms: Vec<Option<u32>>,
             authorized: Vec<Option<bool>>,
@@ -272,6 +276,7 @@ macro_rules! columns {
                     categorical,
                     error: None,
                     time: Vec::with_capacity(capacity),
+                    expires: Vec::with_capacity(capacity),
                     http_status: Vec::with_capacity(capacity),
                     duration_ms: Vec::with_capacity(capacity),
                     authorized: Vec::with_capacity(capacity),
@@ -337,6 +342,7 @@ impl EventColumns {
     pub fn push(&mut self, event: &Event<'_>, origin: Origin<'_>) {
         self.len += 1;
         self.time.push(event.time_ns);
+        self.expires.push(event.expires_ns);
         self.http_status.push(event.http_status.map(u32::from));
         self.duration_ms.push(event.duration_ms);
         self.authorized.push(event.authorized);
@@ -417,6 +423,9 @@ impl EventColumns {
             self.object_type.finish("object_type", dtype),
             self.object_name.finish("object_name", dtype),
             self.object_version.finish("object_version", dtype),
+            Int64Chunked::from_iter_options("expires".into(), self.expires.into_iter())
+                .into_datetime(TimeUnit::Nanoseconds, None)
+                .into_column(),
             UInt32Chunked::from_iter_options("http_status".into(), self.http_status.into_iter())
                 .into_column(),
             self.result_type.finish("result_type", dtype),

@@ -10,6 +10,7 @@
 //! and description are escaped here. The output is deterministic: the same
 //! data gives the same bytes.
 
+pub use crate::text::thousands;
 use std::fmt::Write as _;
 
 use anyhow::anyhow;
@@ -208,19 +209,6 @@ fn time_ticks(timeline: &Timeline) -> (Vec<i64>, usize) {
         .map(|(i, _)| i as i64)
         .collect();
     (ticks, step)
-}
-
-/// Thousands separators: `12,345`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `1 event`, `2 events`.

@@ -53,6 +53,22 @@
 //! | `first_seen`, `last_seen` | first and last event |
 //! | `events` | events |
 //! | `failures` | non-2xx events, routine authentication challenges excluded |
+//!
+//! # `unused-permissions.csv`
+//! Written when the run has an inventory (`--inventory`): one row per
+//! principal, vault and permission granted and not used in the observed
+//! period (see [`crate::analyze::privilege`]):
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `vault`, `permission_model` | vault name; `rbac`, `access-policy` or `unknown` |
+//! | `principal`, `principal_name`, `principal_kind` | object id, display name, kind |
+//! | `permission` | `secrets:list` (access policies), an RBAC data action, or `role: <name>` (no-data rows) |
+//! | `granted_by` | `access policy`, or the roles (or scope) that grant it |
+//! | `status` | `unused` (active, never needed it), `dormant` (no activity at all), `no-data` (no events for the vault: not judged) |
+//! | `observed_from`, `observed_to`, `observed_days` | the vault's observed period |
+//! | `provisional` | `true` when the period is shorter than `--min-observation-days` |
+//! | `recommendation` | the `az` command(s) that apply the recommended grant, or why none is made |
 
 use std::path::Path;
 
@@ -61,11 +77,30 @@ use anyhow::Context;
 use crate::analyze::activity::{IdentityRow, identity_inventory};
 use crate::analyze::policy::Finding;
 use crate::analyze::policy::findings::sort_findings;
+use crate::analyze::privilege::UnusedPermission;
 use crate::report::html::ReportContext;
 use crate::report::summary::write_atomically;
 
 pub const FINDINGS_CSV: &str = "findings.csv";
 pub const IDENTITIES_CSV: &str = "identities.csv";
+pub const UNUSED_PERMISSIONS_CSV: &str = "unused-permissions.csv";
+
+pub const UNUSED_PERMISSIONS_COLUMNS: [&str; 14] = [
+    "vault",
+    "permission_model",
+    "principal",
+    "principal_name",
+    "principal_kind",
+    "permission",
+    "granted_by",
+    "status",
+    "observed_from",
+    "observed_to",
+    "observed_days",
+    "provisional",
+    "recommendation",
+    "finding_rule",
+];
 
 pub const FINDINGS_COLUMNS: [&str; 19] = [
     "id",
@@ -188,6 +223,48 @@ pub fn identities_csv(identities: &[IdentityRow]) -> anyhow::Result<Vec<u8>> {
                 i.failures.to_string(),
             ]
         }),
+    )
+}
+
+/// `unused-permissions.csv`, in the analysis' order (vault, then principal).
+pub fn unused_permissions_csv(rows: &[UnusedPermission]) -> anyhow::Result<Vec<u8>> {
+    let mut sorted = rows.to_vec();
+    sorted.sort_by(|a, b| {
+        (&a.vault, &a.principal, a.status, &a.permission).cmp(&(
+            &b.vault,
+            &b.principal,
+            b.status,
+            &b.permission,
+        ))
+    });
+    to_csv(
+        UNUSED_PERMISSIONS_COLUMNS,
+        sorted.iter().map(|r| {
+            [
+                r.vault.clone(),
+                r.permission_model.to_owned(),
+                r.principal.clone(),
+                r.principal_name.clone(),
+                r.principal_kind.clone(),
+                r.permission.clone(),
+                r.granted_by.clone(),
+                r.status.to_owned(),
+                r.observed_from.clone(),
+                r.observed_to.clone(),
+                format!("{:.1}", r.observed_days),
+                r.provisional.to_string(),
+                r.recommendation.clone(),
+                r.finding_rule.to_owned(),
+            ]
+        }),
+    )
+}
+
+/// Writes `DIR/unused-permissions.csv` (atomically, creating `DIR`).
+pub fn write_unused_permissions(dir: &Path, rows: &[UnusedPermission]) -> anyhow::Result<()> {
+    write_atomically(
+        &dir.join(UNUSED_PERMISSIONS_CSV),
+        &unused_permissions_csv(rows)?,
     )
 }
 
@@ -326,5 +403,35 @@ mod tests {
             "'=HYPERLINK(\"http://x\") | Mozilla/5.0 (X11; Linux)"
         );
         assert_eq!(rows[1][12], "4");
+    }
+
+    #[test]
+    fn unused_permissions_are_one_row_each_and_guarded() {
+        let row = UnusedPermission {
+            vault: "kv-web-prod".into(),
+            permission_model: "access-policy",
+            principal: "oid-1".into(),
+            principal_name: "=HYPERLINK(\"http://x\")".into(),
+            principal_kind: "managed-identity".into(),
+            permission: "secrets:list".into(),
+            granted_by: "access policy".into(),
+            status: "unused",
+            observed_from: "2026-11-16T00:00:00.000000Z".into(),
+            observed_to: "2026-11-22T23:59:00.000000Z".into(),
+            observed_days: 6.99,
+            provisional: true,
+            recommendation: "az keyvault set-policy --name kv-web-prod".into(),
+            finding_rule: "unused-permission",
+        };
+        let text = String::from_utf8(unused_permissions_csv(&[row]).unwrap()).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), UNUSED_PERMISSIONS_COLUMNS.join(","));
+        let line = lines.next().unwrap();
+        assert!(
+            line.contains(",\"'=HYPERLINK(\"\"http://x\"\")\","),
+            "{line}"
+        );
+        assert!(line.contains(",7.0,true,"), "{line}");
+        assert!(lines.next().is_none());
     }
 }

@@ -33,7 +33,10 @@ use serde::Serialize;
 use crate::analyze::activity::{Activity, IdentityRow};
 use crate::analyze::overview::{Overview, VaultActivity};
 use crate::analyze::policy::findings::sort_findings;
+use crate::analyze::policy::observations::{RateRow, span_text};
 use crate::analyze::policy::{Category, Finding, Severity};
+use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObservation};
+use crate::analyze::rates::COUNTS;
 use crate::ingest::Ingested;
 use crate::report::charts::{self, Chart, thousands};
 use crate::report::summary::write_atomically;
@@ -54,10 +57,14 @@ pub struct ReportContext<'a> {
     pub inputs_described: &'a [String],
     /// When the report was made (the caller passes `SOURCE_DATE_EPOCH` when set).
     pub generated_at: DateTime<Utc>,
+    /// The windows behind abnormal-rate findings (may be empty).
+    pub rate_rows: &'a [RateRow],
+    /// The least-privilege analysis, when the run had an inventory.
+    pub privilege: Option<&'a PrivilegeAnalysis>,
 }
 
 /// The templates, embedded; names ending in `.css` are not HTML-escaped.
-pub const TEMPLATES: [(&str, &str); 8] = [
+pub const TEMPLATES: [(&str, &str); 10] = [
     ("report.html", include_str!("../../templates/report.html")),
     ("report.css", include_str!("../../templates/report.css")),
     (
@@ -73,12 +80,20 @@ pub const TEMPLATES: [(&str, &str); 8] = [
         include_str!("../../templates/partials/activity.html"),
     ),
     (
+        "partials/rates.html",
+        include_str!("../../templates/partials/rates.html"),
+    ),
+    (
         "partials/findings.html",
         include_str!("../../templates/partials/findings.html"),
     ),
     (
         "partials/identities.html",
         include_str!("../../templates/partials/identities.html"),
+    ),
+    (
+        "partials/least-privilege.html",
+        include_str!("../../templates/partials/least-privilege.html"),
     ),
     (
         "partials/data-quality.html",
@@ -97,13 +112,13 @@ pub struct Section {
 }
 
 /// The sections of a report, in page order.
-pub fn sections(_view: &View) -> Vec<Section> {
+pub fn sections(view: &View) -> Vec<Section> {
     let section = |id, title, template| Section {
         id,
         title,
         template,
     };
-    vec![
+    let mut sections = vec![
         section("run", "Run", "partials/run.html"),
         section(
             "findings-overview",
@@ -111,16 +126,109 @@ pub fn sections(_view: &View) -> Vec<Section> {
             "partials/findings-overview.html",
         ),
         section("activity", "Activity", "partials/activity.html"),
-        // Later: abnormal-rate series ("rates") go here, shown when there are any.
-        section("findings", "Findings", "partials/findings.html"),
-        // Later: unused permissions with the recommended grant go here.
+    ];
+    if !view.rates.rows.is_empty() {
+        sections.push(section("rates", "Abnormal rates", "partials/rates.html"));
+    }
+    sections.push(section("findings", "Findings", "partials/findings.html"));
+    if view.privilege.is_some() {
+        sections.push(section(
+            "least-privilege",
+            "Least privilege",
+            "partials/least-privilege.html",
+        ));
+    }
+    sections.extend([
         section(
             "identities",
             "Identity inventory",
             "partials/identities.html",
         ),
         section("data-quality", "Data quality", "partials/data-quality.html"),
-    ]
+    ]);
+    sections
+}
+
+/// One flagged window, as the rates table shows it.
+#[derive(Debug, Serialize)]
+pub struct RateView {
+    pub rule: String,
+    pub principal: String,
+    pub vault: String,
+    pub object: Option<String>,
+    pub window: String,
+    pub span: String,
+    pub metric: String,
+    pub value: i64,
+    pub median: String,
+    pub p90_max: String,
+    pub score: String,
+    pub history: String,
+}
+
+/// Most windows the page lists; `rates.csv` has them all.
+pub const MAX_RATE_ROWS: usize = 200;
+
+#[derive(Debug, Serialize)]
+pub struct RatesView {
+    pub rows: Vec<RateView>,
+    pub omitted: usize,
+}
+
+fn rates_view(rows: &[RateRow]) -> RatesView {
+    let mut sorted: Vec<&RateRow> = rows.iter().collect();
+    sorted.sort_by(|a, b| (&a.rule, &a.principal, a.start).cmp(&(&b.rule, &b.principal, b.start)));
+    let shown = sorted
+        .iter()
+        .take(MAX_RATE_ROWS)
+        .map(|r| {
+            let column = COUNTS.iter().position(|c| *c == r.metric).unwrap_or(0);
+            let m = r.metrics.get(column).copied().flatten().unwrap_or_default();
+            let with_history = m.history > 0;
+            RateView {
+                rule: r.rule.clone(),
+                principal: r
+                    .principal_name
+                    .clone()
+                    .unwrap_or_else(|| r.principal.clone()),
+                vault: r.vault.clone(),
+                object: r.object.clone(),
+                window: r.window.clone(),
+                span: span_text(r.start, r.end),
+                metric: r.metric.replace('_', " "),
+                value: m.value,
+                median: if with_history {
+                    format!("{:.1}", m.median)
+                } else {
+                    "–".into()
+                },
+                p90_max: if with_history {
+                    format!("{} / {}", m.p90, m.max)
+                } else {
+                    "–".into()
+                },
+                score: if with_history {
+                    format!("{:.1}", m.score)
+                } else {
+                    "–".into()
+                },
+                history: match r.history_days {
+                    Some(0) | None => {
+                        if r.run_hours.is_some() {
+                            format!("{} h run", r.run_hours.unwrap_or(0))
+                        } else {
+                            "none".into()
+                        }
+                    }
+                    Some(d) => format!("{d} d"),
+                },
+            }
+        })
+        .collect();
+    RatesView {
+        rows: shown,
+        omitted: sorted.len().saturating_sub(MAX_RATE_ROWS),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -286,8 +394,67 @@ pub struct View {
     pub overview: FindingsOverview,
     pub activity: ActivityView,
     pub findings: Vec<FindingView>,
+    pub rates: RatesView,
     pub identities: Vec<IdentityRow>,
     pub data_quality: DataQualityView,
+    pub privilege: Option<PrivilegeView>,
+}
+
+/// Unused permissions of one principal in one vault, for the table.
+#[derive(Debug, Serialize)]
+pub struct UnusedGroup {
+    pub vault: String,
+    pub principal: String,
+    pub principal_name: String,
+    pub principal_kind: String,
+    pub status: &'static str,
+    pub permissions: Vec<String>,
+    pub recommendation: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrivilegeView {
+    pub min_observation_days: u32,
+    pub vaults: Vec<VaultObservation>,
+    pub unused: Vec<UnusedGroup>,
+    pub warnings: Vec<String>,
+}
+
+fn privilege_view(analysis: &PrivilegeAnalysis) -> PrivilegeView {
+    let mut groups: BTreeMap<(String, String, &'static str), Vec<&UnusedPermission>> =
+        BTreeMap::new();
+    for row in &analysis.unused {
+        groups
+            .entry((row.vault.clone(), row.principal.clone(), row.status))
+            .or_default()
+            .push(row);
+    }
+    PrivilegeView {
+        min_observation_days: analysis.min_observation_days,
+        vaults: analysis.vaults.clone(),
+        unused: groups
+            .into_values()
+            .map(|rows| UnusedGroup {
+                vault: rows[0].vault.clone(),
+                principal: rows[0].principal.clone(),
+                principal_name: rows[0].principal_name.clone(),
+                principal_kind: rows[0].principal_kind.clone(),
+                status: rows[0].status,
+                // The vault prefix is the same for every RBAC data action.
+                permissions: rows
+                    .iter()
+                    .map(|r| {
+                        let p = r.permission.as_str();
+                        p.strip_prefix("Microsoft.KeyVault/vaults/")
+                            .unwrap_or(p)
+                            .to_owned()
+                    })
+                    .collect(),
+                recommendation: rows[0].recommendation.clone(),
+            })
+            .collect(),
+        warnings: analysis.warnings.clone(),
+    }
 }
 
 fn findings_overview(findings: &[Finding]) -> FindingsOverview {
@@ -414,8 +581,10 @@ pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
             authentication_challenges: activity.authentication_challenges,
         },
         findings: findings.iter().map(FindingView::from).collect(),
+        rates: rates_view(ctx.rate_rows),
         identities: activity.identities,
         data_quality: data_quality(ctx.ingested),
+        privilege: ctx.privilege.map(privilege_view),
     })
 }
 
@@ -539,8 +708,68 @@ mod tests {
             policies: &policies,
             inputs_described: &inputs,
             generated_at,
+            rate_rows: &[],
+            privilege: None,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn least_privilege_section_appears_with_an_inventory_and_escapes_it() {
+        use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObservation};
+        let ingested = ingest_files(&[data("same-events/PT1H.json")]);
+        let overview = Overview::of(&ingested.events).unwrap();
+        let hostile = "<script>document.title='pwned-privilege'</script>";
+        let analysis = PrivilegeAnalysis {
+            vaults: vec![VaultObservation {
+                vault: "kv-web-prod".into(),
+                permission_model: "access-policy",
+                first_seen: None,
+                last_seen: None,
+                observed_days: 0.0,
+                events: 0,
+                provisional: true,
+                principals_with_grants: 1,
+                group_grants: 0,
+                unknown_roles: vec![hostile.into()],
+                callers_without_grant: 0,
+            }],
+            unused: vec![UnusedPermission {
+                vault: "kv-web-prod".into(),
+                permission_model: "access-policy",
+                principal: "oid-1".into(),
+                principal_name: hostile.into(),
+                principal_kind: "user".into(),
+                permission: "secrets:purge".into(),
+                granted_by: "access policy".into(),
+                status: "no-data",
+                observed_from: String::new(),
+                observed_to: String::new(),
+                observed_days: 0.0,
+                provisional: true,
+                recommendation: "none: no events".into(),
+                finding_rule: "unused-permission-no-data",
+            }],
+            warnings: vec![hostile.into()],
+            ..PrivilegeAnalysis::default()
+        };
+        let context = |privilege| ReportContext {
+            ingested: &ingested,
+            overview: &overview,
+            findings: &[],
+            policies: &[],
+            inputs_described: &[],
+            generated_at: at(0),
+            rate_rows: &[],
+            privilege,
+        };
+        let without = render_html(&context(None)).unwrap();
+        assert!(!without.contains("<section id=\"least-privilege\""));
+        let html = render_html(&context(Some(&analysis))).unwrap();
+        assert!(html.contains("<section id=\"least-privilege\""));
+        assert!(html.contains("no data: no events"));
+        assert!(!html.contains("<script"), "escaped");
+        assert!(html.contains("&lt;script&gt;document.title="));
     }
 
     #[test]
@@ -673,6 +902,8 @@ mod tests {
             policies: &[],
             inputs_described: &[],
             generated_at: at(0),
+            rate_rows: &[],
+            privilege: None,
         })
         .unwrap();
         assert_eq!(view.overview.total, 2);
@@ -729,6 +960,8 @@ mod tests {
             policies: &[],
             inputs_described: &[],
             generated_at: at(0),
+            rate_rows: &[],
+            privilege: None,
         };
         write_html(&out, &ctx).unwrap();
         let written = std::fs::read_to_string(out.join(HTML_FILE)).unwrap();

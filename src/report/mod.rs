@@ -5,5 +5,6 @@ pub mod charts;
 pub mod csv;
 pub mod findings;
 pub mod html;
+pub mod rates;
 pub mod summary;
 pub mod terminal;

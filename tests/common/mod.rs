@@ -67,3 +67,12 @@ pub fn rejection_locations(summary: &Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// The bundled `sample-logs/` directory.
+pub fn sample_logs() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-logs")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}

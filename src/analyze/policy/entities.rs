@@ -394,6 +394,34 @@ pub fn merged_json(facts: &EventEntities, user: &[Value]) -> anyhow::Result<Vec<
     Ok(out)
 }
 
+/// Adds vault tags from the inventory to the user's entities. A tag the
+/// entities file gives a vault wins over the inventory's; vaults the file
+/// does not define are added with the inventory's tags.
+pub fn with_inventory_tags(
+    user: &[Value],
+    inventory_tags: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Vec<Value> {
+    let mut out: Vec<Value> = user.to_vec();
+    for (vault, tags) in inventory_tags {
+        let uid = uid_json(VAULT, vault);
+        let defined = out
+            .iter_mut()
+            .find(|e| e.get("uid").and_then(parse_uid) == Some((VAULT.to_owned(), vault.clone())));
+        match defined {
+            Some(entity) => {
+                let mut merged: Map<String, Value> =
+                    tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                if let Some(Value::Object(own)) = entity.get("tags") {
+                    merged = overlay(merged, own);
+                }
+                entity["tags"] = Value::Object(merged);
+            }
+            None => out.push(json!({"uid": uid, "attrs": {}, "parents": [], "tags": tags})),
+        }
+    }
+    out
+}
+
 /// Builds the entity store.
 pub fn build(facts: &EventEntities, user: &[Value], schema: &Schema) -> anyhow::Result<Entities> {
     let json = merged_json(facts, user)?;
@@ -428,6 +456,37 @@ mod tests {
         f.vaults.insert("kv-prod".into(), VaultFacts::default());
         f.objects.insert((SECRET, "kv-prod".into(), "db".into()));
         f
+    }
+
+    #[test]
+    fn inventory_tags_fill_vaults_and_the_entities_file_wins() {
+        let user = serde_json::json!([
+            {"uid": {"type": "Vault", "id": "kv-prod"}, "attrs": {}, "parents": [], "tags": {"env": "staging"}}
+        ]);
+        let mut inventory = BTreeMap::new();
+        inventory.insert(
+            "kv-prod".to_owned(),
+            BTreeMap::from([
+                ("env".to_owned(), "prod".to_owned()),
+                ("data".to_owned(), "pci".to_owned()),
+            ]),
+        );
+        inventory.insert(
+            "kv-dev".to_owned(),
+            BTreeMap::from([("env".to_owned(), "dev".to_owned())]),
+        );
+        let merged = with_inventory_tags(user.as_array().unwrap(), &inventory);
+        let store = build(&facts(), &merged, &default_schema()).unwrap();
+        let tag = |vault: &str, key: &str| {
+            store
+                .get(&uid(VAULT, vault))
+                .and_then(|e| e.tag(key))
+                .and_then(Result::ok)
+        };
+        let s = |v: &str| Some(EvalResult::String(v.into()));
+        assert_eq!(tag("kv-prod", "env"), s("staging"));
+        assert_eq!(tag("kv-prod", "data"), s("pci"));
+        assert_eq!(tag("kv-dev", "env"), s("dev"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::findings::{EventRef, FindingBuilder, Matched, Who};
 use super::pack::{GroupBy, LoadedPolicies, outside_baseline_rule};
 use super::requests::{RequestKey, RequestTable, Usage, UsageMap, usage};
 use super::{PolicyEvaluation, UnknownOperation};
+use crate::analyze::rates::Observations;
 
 /// What the policies said about one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,47 +53,61 @@ fn satisfied(
     (response.decision(), ids)
 }
 
-/// Evaluates one request against exemptions, rules and the baseline.
+/// Evaluates one event request against exemptions, rules and the baseline.
 pub fn evaluate_request(
     policies: &LoadedPolicies,
     entities: &Entities,
     request: &Request,
 ) -> Outcome {
+    let baseline = policies.has_baseline().then_some(&policies.baseline);
+    judge(
+        &policies.exemptions,
+        &policies.rules,
+        baseline,
+        entities,
+        request,
+    )
+}
+
+/// Evaluates one observation request against the observation exemptions and rules.
+pub fn evaluate_observation(
+    policies: &LoadedPolicies,
+    entities: &Entities,
+    request: &Request,
+) -> Outcome {
+    judge(
+        &policies.observation_exemptions,
+        &policies.observation_rules,
+        None,
+        entities,
+        request,
+    )
+}
+
+fn judge(
+    exemptions: &PolicySet,
+    rules: &PolicySet,
+    baseline: Option<&PolicySet>,
+    entities: &Entities,
+    request: &Request,
+) -> Outcome {
     let authorizer = Authorizer::new();
     let mut outcome = Outcome::default();
-    if !policies.exemptions.is_empty() {
-        let (decision, ids) = satisfied(
-            &authorizer,
-            request,
-            &policies.exemptions,
-            entities,
-            &mut outcome,
-        );
+    if !exemptions.is_empty() {
+        let (decision, ids) = satisfied(&authorizer, request, exemptions, entities, &mut outcome);
         if decision == Decision::Allow {
             outcome.exempted_by = ids.into_iter().next();
             return outcome;
         }
     }
-    if !policies.rules.is_empty() {
+    if !rules.is_empty() {
         // No permits in this set: the decision is always Deny, and the reason
         // lists the forbid policies that matched.
-        let (_, ids) = satisfied(
-            &authorizer,
-            request,
-            &policies.rules,
-            entities,
-            &mut outcome,
-        );
+        let (_, ids) = satisfied(&authorizer, request, rules, entities, &mut outcome);
         outcome.rules = ids;
     }
-    if policies.has_baseline() {
-        let (decision, ids) = satisfied(
-            &authorizer,
-            request,
-            &policies.baseline,
-            entities,
-            &mut outcome,
-        );
+    if let Some(baseline) = baseline {
+        let (decision, ids) = satisfied(&authorizer, request, baseline, entities, &mut outcome);
         outcome.outside_baseline = decision != Decision::Allow;
         outcome.baseline = ids;
     }
@@ -149,8 +164,15 @@ impl Prepared {
 
     /// Who a request's caller is, from the merged entities.
     pub fn who(&self, key: &RequestKey) -> Who {
-        let principal = key.principal_key();
-        let entity = self.entities.get(&key.principal_uid());
+        self.who_of(&key.principal_key())
+    }
+
+    /// Who the `Identity` with this id is, from the merged entities.
+    pub fn who_of(&self, principal: &str) -> Who {
+        let principal = principal.to_owned();
+        let entity = self
+            .entities
+            .get(&super::model::uid(super::model::IDENTITY, &principal));
         let attr = |name: &str| -> Option<String> {
             match entity?.attr(name)?.ok()? {
                 cedar_policy::EvalResult::String(s) if !s.is_empty() => Some(s),
@@ -172,8 +194,9 @@ impl Prepared {
 }
 
 /// Per-row columns needed for evidence.
-struct EvidenceColumns {
+pub struct EvidenceColumns {
     time: Int64Chunked,
+    operation: StringChunked,
     file: StringChunked,
     line: UInt32Chunked,
     correlation: StringChunked,
@@ -181,7 +204,7 @@ struct EvidenceColumns {
 }
 
 impl EvidenceColumns {
-    fn new(events: &DataFrame) -> PolarsResult<Self> {
+    pub fn new(events: &DataFrame) -> PolarsResult<Self> {
         let time = events
             .column("time")?
             .cast(&DataType::Int64)?
@@ -212,12 +235,22 @@ impl EvidenceColumns {
                 .str()?
                 .rechunk()
                 .into_owned(),
+            operation: events
+                .column("operation")?
+                .cast(&DataType::String)?
+                .str()?
+                .rechunk()
+                .into_owned(),
             time,
             sorted,
         })
     }
 
-    fn event(&self, row: IdxSize) -> EventRef {
+    pub fn operation(&self, row: IdxSize) -> Option<String> {
+        self.operation.get(row as usize).map(str::to_owned)
+    }
+
+    pub fn event(&self, row: IdxSize) -> EventRef {
         let row = row as usize;
         EventRef {
             time_ns: self.time.get(row).unwrap_or(0),
@@ -244,7 +277,11 @@ impl EvidenceColumns {
 }
 
 /// See [`super::evaluate`].
-pub fn evaluate(events: &DataFrame, policies: &LoadedPolicies) -> anyhow::Result<PolicyEvaluation> {
+pub fn evaluate(
+    events: &DataFrame,
+    observations: &Observations,
+    policies: &LoadedPolicies,
+) -> anyhow::Result<PolicyEvaluation> {
     let n_events = events.height() as u64;
     if n_events == 0 {
         return Ok(PolicyEvaluation::default());
@@ -317,6 +354,14 @@ pub fn evaluate(events: &DataFrame, policies: &LoadedPolicies) -> anyhow::Result
         .into_iter()
         .map(|(operation, events)| UnknownOperation { operation, events })
         .collect();
+    let judged = super::observations::judge(observations, policies, &prepared, &evidence)?;
+    result.observations_evaluated = judged.evaluated;
+    result.observations_exempted = judged.exempted;
+    result.decisions += judged.decisions;
+    result.evaluation_errors += judged.errors;
+    result.rate_rows = judged.rate_rows;
     result.findings = builder.finish();
+    result.findings.extend(judged.findings);
+    super::findings::sort_findings(&mut result.findings);
     Ok(result)
 }

@@ -174,6 +174,48 @@ pub fn finding_id(rule: &str, principal: &str, vault: &str, object: Option<&str>
         .collect()
 }
 
+/// The events behind a finding that is about a grant rather than a group of
+/// matched events (least privilege): what the principal did in the vault,
+/// or, for a grant never used, the period observed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GrantActivity {
+    pub operations: Vec<String>,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub event_count: u64,
+}
+
+impl Finding {
+    /// A finding about one principal's grant on one vault.
+    pub fn about_grant(
+        rule: RuleInfo,
+        who: &Who,
+        vault: &str,
+        activity: GrantActivity,
+        message: String,
+    ) -> Finding {
+        Finding {
+            id: finding_id(&rule.id, &who.key, vault, None),
+            rule: rule.id,
+            category: rule.category,
+            severity: rule.severity,
+            title: rule.title,
+            principal: who.object_id.clone(),
+            principal_name: who.name.clone(),
+            principal_kind: who.kind.clone(),
+            vault: vault.to_owned(),
+            object: None,
+            operations: activity.operations,
+            first_seen: format_time(activity.first_ns),
+            last_seen: format_time(activity.last_ns),
+            event_count: activity.event_count,
+            evidence: Vec::new(),
+            message,
+            remediation: rule.remediation,
+        }
+    }
+}
+
 /// Sorts findings: most severe first, then rule, vault, principal, object.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
@@ -225,6 +267,16 @@ pub struct EventRef {
     pub source_file: String,
     pub source_line: u32,
     pub correlation_id: Option<String>,
+}
+
+impl From<EventRef> for Evidence {
+    fn from(e: EventRef) -> Self {
+        Evidence {
+            correlation_id: e.correlation_id,
+            source: format!("{}:{}", e.source_file, e.source_line),
+            time: format_time(e.time_ns),
+        }
+    }
 }
 
 /// Accumulates matched events into findings.
@@ -310,11 +362,7 @@ impl FindingBuilder {
                     .evidence
                     .into_sorted_vec()
                     .into_iter()
-                    .map(|e| Evidence {
-                        correlation_id: e.correlation_id,
-                        source: format!("{}:{}", e.source_file, e.source_line),
-                        time: format_time(e.time_ns),
-                    })
+                    .map(Evidence::from)
                     .collect();
                 let first_seen = format_time(g.first);
                 let last_seen = format_time(g.last);

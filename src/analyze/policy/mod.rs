@@ -6,6 +6,7 @@
 //! - [`entities`]: the entity store (events merged with `--entities`);
 //! - [`requests`]: events to deduplicated Cedar requests;
 //! - [`evaluate`]: bulk, parallel evaluation and grouping into findings;
+//! - [`observations`]: the rate analyses' facts judged by observation rules;
 //! - [`findings`]: the finding record;
 //! - [`tests_runner`]: policy test cases (`kvaudit policy test`).
 //!
@@ -15,6 +16,7 @@ pub mod entities;
 pub mod evaluate;
 pub mod findings;
 pub mod model;
+pub mod observations;
 pub mod pack;
 pub mod requests;
 pub mod tests_runner;
@@ -76,6 +78,14 @@ pub struct PolicyEvaluation {
     pub evaluation_errors: u64,
     /// Operation names not in the schema, with their event counts.
     pub unknown_operations: Vec<UnknownOperation>,
+    /// Rate-analysis facts (windows, first sightings, sequences, expiries)
+    /// evaluated by the observation rules.
+    pub observations_evaluated: u64,
+    /// Facts an exemption policy took out of the findings.
+    pub observations_exempted: u64,
+    /// The window statistics behind abnormal-rate findings (`rates.csv`).
+    #[serde(skip)]
+    pub rate_rows: Vec<observations::RateRow>,
 }
 
 impl PolicyEvaluation {
@@ -89,10 +99,12 @@ impl PolicyEvaluation {
     }
 }
 
-/// Checks every event of the normalised frame against the policies.
+/// Checks every event of the normalised frame, and every fact the rate
+/// analyses computed from it, against the policies.
 pub fn evaluate(
     events: &polars::prelude::DataFrame,
+    observations: &crate::analyze::rates::Observations,
     policies: &LoadedPolicies,
 ) -> anyhow::Result<PolicyEvaluation> {
-    evaluate::evaluate(events, policies)
+    evaluate::evaluate(events, observations, policies)
 }

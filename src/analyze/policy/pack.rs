@@ -11,6 +11,15 @@
 //!   no baseline `permit` covers is an `outside-baseline` finding.
 //!
 //! A team policy whose `@id` equals a default-pack id replaces that policy.
+//!
+//! Policies judge either audit events (`kvaudit.cedarschema`) or the facts
+//! the rate analyses compute (`observations.cedarschema`): a policy whose
+//! action scope names an observation action is an observation policy and is
+//! validated against both schemas together; any other policy is an event
+//! policy and is validated against the event schema alone, so that an open
+//! `action` scope never has to type-check against observation contexts. An
+//! exemption with an open scope also applies to observations when it
+//! type-checks against them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -18,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::Context as _;
-use cedar_policy::{Effect, Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use cedar_policy::{
+    ActionConstraint, Effect, EntityUid, Policy, PolicyId, PolicySet, Schema, SchemaFragment,
+    ValidationMode, Validator,
+};
 use miette::Diagnostic;
 
 use super::PolicyOptions;
@@ -40,6 +52,12 @@ pub const DEFAULT_SCHEMA: &str = include_str!(concat!(
     "/policies/kvaudit.cedarschema"
 ));
 
+/// The actions of the rate analyses' facts, `policies/observations.cedarschema`.
+pub const OBSERVATION_SCHEMA: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/policies/observations.cedarschema"
+));
+
 /// The default pack, `policies/*.cedar`.
 pub const DEFAULT_PACK: &[(&str, &str)] = &[
     pack_file!("sensitive-operations.cedar"),
@@ -47,6 +65,8 @@ pub const DEFAULT_PACK: &[(&str, &str)] = &[
     pack_file!("least-privilege.cedar"),
     pack_file!("failed-access.cedar"),
     pack_file!("exemptions.cedar"),
+    pack_file!("abnormal-rate.cedar"),
+    pack_file!("rotation.cedar"),
 ];
 
 /// The default pack's test cases, `policies/tests/*.json`.
@@ -57,6 +77,8 @@ pub const DEFAULT_TESTS: &[(&str, &str)] = &[
     pack_file!("tests/failed-access.json"),
     pack_file!("tests/exemptions.json"),
     pack_file!("tests/model.json"),
+    pack_file!("tests/abnormal-rate.json"),
+    pack_file!("tests/rotation.json"),
 ];
 
 /// How built-in files are named in messages.
@@ -67,7 +89,7 @@ pub const OUTSIDE_BASELINE: &str = "outside-baseline";
 
 /// Annotations kvaudit reads; any other is an error (a typo would silently
 /// drop a severity).
-pub const ANNOTATIONS: [&str; 8] = [
+pub const ANNOTATIONS: [&str; 9] = [
     "id",
     "category",
     "severity",
@@ -76,12 +98,70 @@ pub const ANNOTATIONS: [&str; 8] = [
     "group_by",
     "exemption",
     "description",
+    "metric",
 ];
 
-pub fn default_schema() -> Schema {
+/// The event schema, `policies/kvaudit.cedarschema`.
+pub fn event_schema() -> Schema {
     Schema::from_cedarschema_str(DEFAULT_SCHEMA)
         .map(|(schema, _warnings)| schema)
         .expect("the embedded schema is valid")
+}
+
+/// Both schemas: the events' and the observations'. Entities, requests and
+/// observation policies use this one.
+pub fn default_schema() -> Schema {
+    let fragment = |text: &str| {
+        SchemaFragment::from_cedarschema_str(text)
+            .map(|(fragment, _warnings)| fragment)
+            .expect("the embedded schemas are valid")
+    };
+    Schema::from_schema_fragments([fragment(DEFAULT_SCHEMA), fragment(OBSERVATION_SCHEMA)])
+        .expect("the embedded schemas fit together")
+}
+
+/// The action ids declared in `observations.cedarschema`.
+pub fn observation_actions() -> Vec<String> {
+    let schema = default_schema();
+    let events = event_schema();
+    let event_actions: std::collections::HashSet<EntityUid> = events.actions().cloned().collect();
+    let mut ids: Vec<String> = schema
+        .actions()
+        .filter(|a| !event_actions.contains(a))
+        .map(|a| a.id().unescaped().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Which requests a policy is about, from its action scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Judges {
+    Events,
+    Observations,
+    /// Open scope: events, and observations too if it type-checks there.
+    Both,
+}
+
+fn judges(policy: &Policy, observation_actions: &[String]) -> Result<Judges, String> {
+    let named: Vec<EntityUid> = match policy.action_constraint() {
+        ActionConstraint::Any => return Ok(Judges::Both),
+        ActionConstraint::Eq(uid) => vec![uid],
+        ActionConstraint::In(uids) => uids,
+    };
+    let observation = |uid: &EntityUid| {
+        observation_actions
+            .iter()
+            .any(|a| a == uid.id().unescaped())
+    };
+    match (named.iter().all(observation), named.iter().any(observation)) {
+        (true, _) => Ok(Judges::Observations),
+        (false, false) => Ok(Judges::Events),
+        (false, true) => Err(format!(
+            "the action scope mixes audit-event actions and observation actions ({}); a policy judges one or the other",
+            observation_actions.join(", ")
+        )),
+    }
 }
 
 /// A problem at a place in a file.
@@ -173,9 +253,17 @@ pub enum GroupBy {
 /// What a policy is for.
 #[derive(Debug, Clone)]
 pub enum PolicyKind {
-    Rule { info: RuleInfo, group_by: GroupBy },
+    Rule {
+        info: RuleInfo,
+        group_by: GroupBy,
+        /// `@metric`: which count of a `RateWindow` a finding's message
+        /// quotes (default `requests`).
+        metric: Option<String>,
+    },
     Baseline,
-    Exemption { reason: String },
+    Exemption {
+        reason: String,
+    },
 }
 
 /// One loaded policy and where it came from.
@@ -209,6 +297,13 @@ pub struct LoadedPolicies {
     pub baseline: PolicySet,
     /// `@exemption` `permit`s.
     pub exemptions: PolicySet,
+    /// Rules whose action scope names observation actions.
+    pub observation_rules: PolicySet,
+    /// Exemptions that apply to observations.
+    pub observation_exemptions: PolicySet,
+    /// The event schema (operations only): event policies are validated
+    /// against it, and operation names are mapped with it.
+    pub event_schema: Schema,
     /// Every policy by id.
     pub policies: BTreeMap<String, PolicyInfo>,
     pub files: Vec<FileSummary>,
@@ -395,8 +490,23 @@ fn classify(
                     GroupBy::Object
                 }
             };
+            let metric = policy.annotation("metric").map(str::to_owned);
+            if let Some(m) = &metric
+                && !crate::analyze::rates::COUNTS.contains(&m.as_str())
+            {
+                error(
+                    errors,
+                    "metric",
+                    format!(
+                        "unknown `@metric` value `{m}`, must be one of: {}",
+                        crate::analyze::rates::COUNTS.join(", ")
+                    ),
+                    None,
+                );
+            }
             match (rule_id, category, severity, title) {
                 (Some(id), Some(category), Some(severity), Some(title)) => PolicyKind::Rule {
+                    metric,
                     info: RuleInfo {
                         id,
                         category,
@@ -506,7 +616,6 @@ impl LoadedPolicies {
 
     /// Loads policies from already-read sources.
     pub fn from_sources(sources: &[Source]) -> anyhow::Result<LoadedPolicies> {
-        let schema = default_schema();
         let mut errors = Vec::new();
         let mut parsed: Vec<Parsed> = Vec::new();
         let mut files = Vec::new();
@@ -557,48 +666,94 @@ impl LoadedPolicies {
         }
         let kept: Vec<Parsed> = kept.into_iter().flatten().collect();
 
-        let mut all = PolicySet::new();
+        let observation_actions = observation_actions();
+        let mut event_policies = PolicySet::new();
+        let mut observation_policies = PolicySet::new();
         let mut rules = PolicySet::new();
         let mut baseline = PolicySet::new();
         let mut exemptions = PolicySet::new();
+        let mut observation_rules = PolicySet::new();
+        let mut observation_exemptions = PolicySet::new();
+        let event_schema = event_schema();
+        let schema = default_schema();
         let mut policies = BTreeMap::new();
         for p in &kept {
-            all.add(p.policy.clone()).context("adding a policy")?;
-            let target = match p.info.kind {
-                PolicyKind::Rule { .. } => &mut rules,
-                PolicyKind::Baseline => &mut baseline,
-                PolicyKind::Exemption { .. } => &mut exemptions,
+            let judges = match judges(&p.policy, &observation_actions) {
+                Ok(j) => j,
+                Err(message) => {
+                    errors.push(Located {
+                        file: p.info.file.clone(),
+                        line: p.info.line,
+                        column: 1,
+                        message,
+                        help: None,
+                    });
+                    continue;
+                }
             };
-            target.add(p.policy.clone()).context("adding a policy")?;
+            let add = |set: &mut PolicySet| set.add(p.policy.clone()).context("adding a policy");
+            if judges == Judges::Observations {
+                add(&mut observation_policies)?;
+                match p.info.kind {
+                    PolicyKind::Rule { .. } => add(&mut observation_rules)?,
+                    PolicyKind::Exemption { .. } => add(&mut observation_exemptions)?,
+                    PolicyKind::Baseline => errors.push(Located {
+                        file: p.info.file.clone(),
+                        line: p.info.line,
+                        column: 1,
+                        message: "a baseline permit cannot name observation actions".into(),
+                        help: Some("baseline permits describe allowed audit events; use @exemption to accept observations".into()),
+                    }),
+                }
+            } else {
+                add(&mut event_policies)?;
+                match p.info.kind {
+                    PolicyKind::Rule { .. } => add(&mut rules)?,
+                    PolicyKind::Baseline => add(&mut baseline)?,
+                    PolicyKind::Exemption { .. } => {
+                        add(&mut exemptions)?;
+                        if judges == Judges::Both && type_checks(&p.policy, &schema) {
+                            add(&mut observation_exemptions)?;
+                        }
+                    }
+                }
+            }
             policies.insert(p.info.id.clone(), p.info.clone());
         }
 
-        // Strict validation against the schema, errors located in their file.
+        // Strict validation against the schemas, errors located in their file.
         let text_of = |id: &PolicyId| -> Option<(&str, &str)> {
             let info = policies.get(&id.to_string())?;
             let source = sources.iter().find(|s| s.name == info.file)?;
             Some((info.file.as_str(), source.text.as_str()))
         };
-        let validator = Validator::new(schema.clone());
-        let result = validator.validate(&all, ValidationMode::Strict);
-        for e in result.validation_errors() {
-            let (file, text) = text_of(e.policy_id()).unwrap_or(("<unknown>", ""));
-            errors.push(located(file, text, e, 0));
-        }
         let mut warnings = Vec::new();
-        for w in result.validation_warnings() {
-            let (file, text) = text_of(w.policy_id()).unwrap_or(("<unknown>", ""));
-            warnings.push(located(file, text, w, 0));
+        for (set, against) in [
+            (&event_policies, &event_schema),
+            (&observation_policies, &schema),
+        ] {
+            let result = Validator::new(against.clone()).validate(set, ValidationMode::Strict);
+            for e in result.validation_errors() {
+                let (file, text) = text_of(e.policy_id()).unwrap_or(("<unknown>", ""));
+                errors.push(located(file, text, e, 0));
+            }
+            for w in result.validation_warnings() {
+                let (file, text) = text_of(w.policy_id()).unwrap_or(("<unknown>", ""));
+                warnings.push(located(file, text, w, 0));
+            }
         }
         if !errors.is_empty() {
             return Err(PolicyErrors { errors }.into());
         }
         Ok(LoadedPolicies {
-            actions: ActionMap::from_schema(&schema),
+            actions: ActionMap::from_schema(&event_schema),
             schema,
+            event_schema,
             rules,
             baseline,
             exemptions,
+            observation_rules,
+            observation_exemptions,
             policies,
             files,
             user_entities: Vec::new(),
@@ -678,10 +833,29 @@ impl LoadedPolicies {
 
     pub fn rule(&self, id: &str) -> Option<(&RuleInfo, GroupBy)> {
         match &self.policies.get(id)?.kind {
-            PolicyKind::Rule { info, group_by } => Some((info, *group_by)),
+            PolicyKind::Rule { info, group_by, .. } => Some((info, *group_by)),
             _ => None,
         }
     }
+
+    /// The count a `RateWindow` rule's findings quote.
+    pub fn metric_of(&self, id: &str) -> &str {
+        match self.policies.get(id).map(|p| &p.kind) {
+            Some(PolicyKind::Rule {
+                metric: Some(m), ..
+            }) => m,
+            _ => "requests",
+        }
+    }
+}
+
+/// Whether a policy passes strict validation against `schema` on its own.
+fn type_checks(policy: &Policy, schema: &Schema) -> bool {
+    let mut set = PolicySet::new();
+    set.add(policy.clone()).is_ok()
+        && Validator::new(schema.clone())
+            .validate(&set, ValidationMode::Strict)
+            .validation_passed()
 }
 
 /// The rule behind baseline findings.

@@ -20,7 +20,8 @@
 //! ```
 //!
 //! `events` are normalised rows (field names of the events frame; omitted
-//! fields take the defaults of [`TestEvent::default`], `repeat` makes copies).
+//! fields take the defaults of [`TestEvent::default`]; `repeat` makes copies
+//! `every` seconds apart, cycling through `object_names` when given).
 //! Each `expect` entry names finding fields that must be equal; with
 //! `exhaustive` (the default) every finding must be expected.
 
@@ -35,6 +36,7 @@ use serde_json::Value;
 use super::evaluate::evaluate;
 use super::findings::Finding;
 use super::pack::{DEFAULT_TESTS, LoadedPolicies};
+use crate::analyze::rates::{RateOptions, observe};
 use crate::ingest::schema::{
     CredentialKind, Event, EventColumns, IdentityKind, Origin, SourceFormat,
 };
@@ -65,8 +67,14 @@ pub struct TestEvent {
     pub managed_identity: Option<String>,
     pub authorization: Option<String>,
     pub authorized: Option<bool>,
-    /// Number of identical copies (1 second apart).
+    /// The expiry a near-expiry / expired notification carries (RFC 3339).
+    pub expires: Option<String>,
+    /// Number of copies, `every` seconds apart.
     pub repeat: u32,
+    /// Seconds between copies (default 1).
+    pub every: f64,
+    /// Object names the copies cycle through (instead of `object_name`).
+    pub object_names: Vec<String>,
 }
 
 impl Default for TestEvent {
@@ -95,7 +103,10 @@ impl Default for TestEvent {
             managed_identity: None,
             authorization: Some("rbac".into()),
             authorized: Some(true),
+            expires: None,
             repeat: 1,
+            every: 1.0,
+            object_names: Vec::new(),
         }
     }
 }
@@ -169,17 +180,25 @@ fn frame_named(events: &[TestEvent], file: &str) -> anyhow::Result<DataFrame> {
                 .with_context(|| format!("unknown credential_kind `{c}`"))?,
             ),
         };
+        let expires_ns = match e.expires.as_deref() {
+            None => None,
+            Some(t) => Some(parse_time(t).with_context(|| format!("invalid expires `{t}`"))?),
+        };
         for copy in 0..e.repeat.max(1) {
             line += 1;
             let event = Event {
-                time_ns: time + i64::from(copy) * 1_000_000_000,
+                time_ns: time + (f64::from(copy) * e.every * 1e9) as i64,
                 vault: e.vault.clone(),
                 resource_type: Some("vaults".into()),
                 subscription_id: e.subscription_id.clone(),
                 resource_group: e.resource_group.clone(),
                 operation: e.operation.clone().into(),
                 object_type: static_str(e.object_type.as_deref(), &OBJECT_TYPES, "object_type")?,
-                object_name: e.object_name.clone(),
+                object_name: if e.object_names.is_empty() {
+                    e.object_name.clone()
+                } else {
+                    Some(e.object_names[copy as usize % e.object_names.len()].clone())
+                },
                 http_status: e.http_status,
                 caller_ip: e.caller_ip.clone().map(Into::into),
                 tls_version: e.tls_version.clone().map(Into::into),
@@ -198,6 +217,7 @@ fn frame_named(events: &[TestEvent], file: &str) -> anyhow::Result<DataFrame> {
                     "authorization",
                 )?,
                 authorized: e.authorized,
+                expires_ns,
                 ..Event::default()
             };
             columns.push(
@@ -366,7 +386,8 @@ pub fn run_case(
         let ingested = ingest_records(&case.records, &case.name)?;
         frame.vstack_mut_owned(ingested)?;
     }
-    let evaluation = evaluate(&frame, &policies)?;
+    let observations = observe(&frame, &RateOptions::default())?;
+    let evaluation = evaluate(&frame, &observations, &policies)?;
     let actual: Vec<(Value, &Finding)> = evaluation
         .findings
         .iter()

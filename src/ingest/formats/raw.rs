@@ -74,6 +74,21 @@ struct RawProperties<'a> {
     tls_version: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]
     algorithm: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event_grid_event_properties: Option<EventGridProperties<'a>>,
+}
+
+/// The Event Grid event a `*EventGridNotification` record carries.
+#[derive(Deserialize, Default)]
+struct EventGridProperties<'a> {
+    #[serde(borrow, default)]
+    data: Option<EventGridData<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct EventGridData<'a> {
+    #[serde(borrow, default, deserialize_with = "text", rename = "EXP")]
+    expires: Option<Cow<'a, str>>,
 }
 
 /// `{"claim": {...}}`, `{}`, or the same JSON encoded in a string (Managed HSM).
@@ -163,6 +178,10 @@ pub fn parse(json: &str) -> Result<Event<'_>, Rejected> {
         assignment_id: p.applied_assignment_id,
         tls_version: p.tls_version,
         algorithm: p.algorithm,
+        expires: p
+            .event_grid_event_properties
+            .and_then(|e| e.data)
+            .and_then(|d| d.expires),
         tenant_id,
         claims: identity,
         ..RecordFields::default()

@@ -140,6 +140,7 @@ impl<'a> Row<'a> {
             assignment_id: self.get_suffixed("appliedAssignmentId"),
             tls_version: self.get_suffixed("tlsVersion"),
             algorithm: self.get_suffixed("algorithm"),
+            expires: self.get_suffixed("eventGridEventProperties_data_EXP"),
             // `TenantId` in a workspace table is the workspace id, not the caller's tenant.
             claims: self.claim_columns(),
             ..RecordFields::default()
@@ -180,6 +181,9 @@ impl<'a> Row<'a> {
             assignment_id: self.get("AppliedAssignmentId"),
             tls_version: self.get("Tlsversion").or_else(|| self.get("TlsVersion")),
             algorithm: self.get("Algorithm"),
+            expires: self
+                .get("EventGridEventProperties")
+                .and_then(|json| event_grid_expiry(&json)),
             claims,
             ..RecordFields::default()
         }
@@ -221,6 +225,16 @@ impl<'a> Row<'a> {
             *slot = Some(value.clone());
         }
         claims
+    }
+}
+
+/// `data.EXP` of an `EventGridEventProperties` dynamic value (JSON text).
+fn event_grid_expiry(json: &str) -> Option<Cow<'static, str>> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    match &value["data"]["EXP"] {
+        serde_json::Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        serde_json::Value::String(s) => Some(Cow::Owned(s.clone())),
+        _ => None,
     }
 }
 

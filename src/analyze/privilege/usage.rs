@@ -1,0 +1,132 @@
+//! What the events say each identity used, per vault, and the period each
+//! vault's logs cover.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use crate::analyze::columns::{counts, integers, strings};
+
+/// One operation's use by one principal in one vault.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpUse {
+    /// Every call, successful or not: an attempt shows the permission is wanted.
+    pub calls: u64,
+    pub successes: u64,
+    /// Nanoseconds since the epoch, UTC.
+    pub first_ns: i64,
+    pub last_ns: i64,
+}
+
+/// The period a vault's logs cover.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub events: u64,
+}
+
+impl Window {
+    /// Length of the observed period, in days.
+    pub fn days(&self) -> f64 {
+        (self.last_ns - self.first_ns) as f64 / 86_400e9
+    }
+}
+
+/// Use per (principal object id, vault) and the window of each vault.
+#[derive(Debug, Clone, Default)]
+pub struct UsageTable {
+    /// (object id, vault) -> operation -> use. Callers without an object id
+    /// (the unauthenticated challenge, Key Vault's own notifications) hold no grant.
+    pub by_principal: BTreeMap<(String, String), BTreeMap<String, OpUse>>,
+    pub windows: BTreeMap<String, Window>,
+}
+
+impl UsageTable {
+    pub fn from_events(events: &DataFrame) -> PolarsResult<UsageTable> {
+        let mut table = UsageTable::default();
+        if events.height() == 0 {
+            return Ok(table);
+        }
+        let success = col("http_status")
+            .gt_eq(lit(200))
+            .and(col("http_status").lt(lit(300)))
+            .fill_null(lit(false));
+        let grouped = events
+            .clone()
+            .lazy()
+            .filter(
+                col("principal_id")
+                    .is_not_null()
+                    .and(col("vault").is_not_null()),
+            )
+            .group_by([col("principal_id"), col("vault"), col("operation")])
+            .agg([
+                len().alias("calls"),
+                success.cast(DataType::UInt32).sum().alias("successes"),
+                col("time").min().cast(DataType::Int64).alias("first"),
+                col("time").max().cast(DataType::Int64).alias("last"),
+            ])
+            .collect()?;
+        let principals = strings(grouped.column("principal_id")?)?;
+        let vaults = strings(grouped.column("vault")?)?;
+        let operations = strings(grouped.column("operation")?)?;
+        let calls = counts(grouped.column("calls")?)?;
+        let successes = counts(grouped.column("successes")?)?;
+        let firsts = integers(grouped.column("first")?)?;
+        let lasts = integers(grouped.column("last")?)?;
+        for i in 0..grouped.height() {
+            let (Some(p), Some(v), Some(op)) = (&principals[i], &vaults[i], &operations[i]) else {
+                continue;
+            };
+            table
+                .by_principal
+                .entry((p.clone(), v.clone()))
+                .or_default()
+                .insert(
+                    op.clone(),
+                    OpUse {
+                        calls: calls[i],
+                        successes: successes[i],
+                        first_ns: firsts[i].unwrap_or(0),
+                        last_ns: lasts[i].unwrap_or(0),
+                    },
+                );
+        }
+
+        let windows = events
+            .clone()
+            .lazy()
+            .filter(col("vault").is_not_null())
+            .group_by([col("vault")])
+            .agg([
+                len().alias("events"),
+                col("time").min().cast(DataType::Int64).alias("first"),
+                col("time").max().cast(DataType::Int64).alias("last"),
+            ])
+            .collect()?;
+        let vaults = strings(windows.column("vault")?)?;
+        let events_n = counts(windows.column("events")?)?;
+        let firsts = integers(windows.column("first")?)?;
+        let lasts = integers(windows.column("last")?)?;
+        for i in 0..windows.height() {
+            if let Some(v) = &vaults[i] {
+                table.windows.insert(
+                    v.clone(),
+                    Window {
+                        first_ns: firsts[i].unwrap_or(0),
+                        last_ns: lasts[i].unwrap_or(0),
+                        events: events_n[i],
+                    },
+                );
+            }
+        }
+        Ok(table)
+    }
+
+    /// What one principal did in one vault (empty when nothing).
+    pub fn of(&self, principal: &str, vault: &str) -> Option<&BTreeMap<String, OpUse>> {
+        self.by_principal
+            .get(&(principal.to_owned(), vault.to_owned()))
+    }
+}

@@ -1,0 +1,278 @@
+//! The events the rate analyses count: every authenticated call, with the
+//! caller as its Cedar principal id and the flags each count needs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::analyze::columns::{integers, is_challenge, strings};
+use crate::analyze::policy::model::{UNKNOWN_VAULT, principal_key};
+
+/// The caller's `Identity` id, as [`crate::analyze::policy::model::principal_key`]
+/// computes it for one event (a unit test holds the two equal).
+pub fn principal_key_expr() -> Expr {
+    let principal = col("principal_id").cast(DataType::String);
+    let app = col("app_id").cast(DataType::String);
+    let kind = col("identity_kind").cast(DataType::String);
+    when(principal.clone().str().len_bytes().gt(lit(0)))
+        .then(principal)
+        .when(app.clone().str().len_bytes().gt(lit(0)))
+        .then(lit("app:") + app)
+        .when(kind.clone().str().len_bytes().gt(lit(0)))
+        .then(kind)
+        .otherwise(lit("unknown"))
+}
+
+/// Whether a string column equals one of `values`.
+pub fn one_of(column: &str, values: &[&str]) -> Expr {
+    values
+        .iter()
+        .map(|v| col(column).eq(lit(*v)))
+        .reduce(Expr::or)
+        .unwrap_or(lit(false))
+}
+
+fn operation() -> Expr {
+    col("operation").cast(DataType::String)
+}
+
+fn success() -> Expr {
+    col("http_status")
+        .gt_eq(lit(200))
+        .and(col("http_status").lt(lit(300)))
+        .fill_null(lit(false))
+}
+
+/// A successful read of a secret's value.
+pub fn is_secret_read() -> Expr {
+    operation().eq(lit("SecretGet")).and(success())
+}
+
+/// A refused call (the routine challenge is filtered out before this is used).
+pub fn is_denied() -> Expr {
+    col("http_status")
+        .eq(lit(401))
+        .or(col("http_status").eq(lit(403)))
+        .fill_null(lit(false))
+}
+
+pub fn is_throttled() -> Expr {
+    col("http_status").eq(lit(429)).fill_null(lit(false))
+}
+
+/// The columns that identify a caller in a vault; the rate analyses group
+/// by them (categoricals: cheap keys) and turn each group's values into a
+/// principal id with [`callers`].
+pub const CALLER: [&str; 4] = ["principal_id", "app_id", "identity_kind", "vault"];
+
+pub fn caller_columns() -> Vec<Expr> {
+    CALLER.iter().map(|c| col(*c)).collect()
+}
+
+/// `(principal id, vault)` of each row of a frame with the [`CALLER`] columns.
+pub fn callers(frame: &DataFrame) -> PolarsResult<Vec<(String, String)>> {
+    let principal = strings(frame.column("principal_id")?)?;
+    let app = strings(frame.column("app_id")?)?;
+    let kind = strings(frame.column("identity_kind")?)?;
+    let vault = strings(frame.column("vault")?)?;
+    Ok((0..frame.height())
+        .map(|i| {
+            (
+                principal_key(
+                    principal[i].as_deref(),
+                    app[i].as_deref(),
+                    kind[i].as_deref(),
+                ),
+                vault[i].clone().unwrap_or_else(|| UNKNOWN_VAULT.to_owned()),
+            )
+        })
+        .collect())
+}
+
+/// Authenticated calls, in time order, with the columns the analyses use:
+/// `t` (ns), the [`CALLER`] columns, `operation` (string), `object`, `ip`
+/// (categorical), `http_status`, `success`, `secret_read`, `denied`,
+/// `throttled`, and `row` (the row in the events frame).
+pub fn authenticated(events: &DataFrame) -> LazyFrame {
+    events
+        .clone()
+        .lazy()
+        .with_row_index("row", None)
+        .filter(
+            is_challenge().not().and(
+                col("identity_kind")
+                    .cast(DataType::String)
+                    .neq(lit("unauthenticated"))
+                    .fill_null(lit(true)),
+            ),
+        )
+        .select([
+            col("time").cast(DataType::Int64).alias("t"),
+            // Only what principal_key reads: a user's calls through the CLI and
+            // the portal (two app ids) are one caller.
+            col("principal_id"),
+            when(col("principal_id").is_null())
+                .then(col("app_id"))
+                .otherwise(lit(NULL))
+                .alias("app_id"),
+            when(col("principal_id").is_null().and(col("app_id").is_null()))
+                .then(col("identity_kind"))
+                .otherwise(lit(NULL))
+                .alias("identity_kind"),
+            col("vault"),
+            operation().alias("operation"),
+            col("object_name").alias("object"),
+            col("http_status")
+                .cast(DataType::Int64)
+                .alias("http_status"),
+            success().alias("success"),
+            is_secret_read().alias("secret_read"),
+            is_denied().alias("denied"),
+            is_throttled().alias("throttled"),
+            col("caller_ip").alias("ip"),
+            col("row"),
+        ])
+        .sort(
+            ["t"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+}
+
+/// One caller as categorical codes of the [`CALLER`] columns.
+pub type CallerCode = [Option<u32>; 4];
+
+/// Each row's caller as categorical codes: comparing and hashing them is
+/// cheap, and only distinct callers are ever turned into text.
+pub struct CallerCodes {
+    codes: [Vec<Option<u32>>; 4],
+    mappings: Vec<Arc<CategoricalMapping>>,
+}
+
+impl CallerCodes {
+    pub fn read(frame: &DataFrame) -> PolarsResult<CallerCodes> {
+        let mut codes: [Vec<Option<u32>>; 4] = Default::default();
+        let mut mappings = Vec::new();
+        for (i, name) in CALLER.iter().enumerate() {
+            let column = frame.column(name)?.cat32()?;
+            codes[i] = column.physical().iter().collect();
+            mappings.push(column.get_mapping().clone());
+        }
+        Ok(CallerCodes { codes, mappings })
+    }
+
+    pub fn code(&self, row: usize) -> CallerCode {
+        std::array::from_fn(|c| self.codes[c][row])
+    }
+
+    fn text(&self, column: usize, code: Option<u32>) -> Option<&str> {
+        self.mappings[column].cat_to_str(code?)
+    }
+
+    /// `(principal id, vault)` of a caller.
+    pub fn caller(&self, code: &CallerCode) -> (String, String) {
+        (
+            principal_key(
+                self.text(0, code[0]),
+                self.text(1, code[1]),
+                self.text(2, code[2]),
+            ),
+            self.text(3, code[3]).unwrap_or(UNKNOWN_VAULT).to_owned(),
+        )
+    }
+}
+
+/// The first and last event time of each vault (every event, challenges and
+/// notifications included: they show the logs were flowing).
+pub fn vault_spans(events: &DataFrame) -> PolarsResult<HashMap<String, (i64, i64)>> {
+    let spans = events
+        .clone()
+        .lazy()
+        .group_by([col("vault")
+            .cast(DataType::String)
+            .fill_null(lit(UNKNOWN_VAULT))])
+        .agg([
+            col("time").cast(DataType::Int64).min().alias("first"),
+            col("time").cast(DataType::Int64).max().alias("last"),
+        ])
+        .collect()?;
+    let vaults = strings(spans.column("vault")?)?;
+    let first = integers(spans.column("first")?)?;
+    let last = integers(spans.column("last")?)?;
+    Ok(vaults
+        .into_iter()
+        .zip(first.into_iter().zip(last))
+        .filter_map(|(v, (f, l))| Some((v?, (f?, l?))))
+        .collect())
+}
+
+/// Row indices of each (principal, vault)'s authenticated events in time
+/// order, to find the events behind a window for a finding's evidence.
+#[derive(Debug, Default)]
+pub struct EventIndex {
+    by_caller: HashMap<(String, String), Vec<IndexedEvent>>,
+}
+
+/// Time, object name and row of one event.
+type IndexedEvent = (i64, Option<String>, IdxSize);
+type CodedEvent = (i64, Option<u32>, IdxSize);
+
+impl EventIndex {
+    pub fn build(authenticated: &DataFrame) -> PolarsResult<EventIndex> {
+        let callers = CallerCodes::read(authenticated)?;
+        let object = authenticated.column("object")?.cat32()?;
+        let object_mapping = object.get_mapping().clone();
+        let objects: Vec<Option<u32>> = object.physical().iter().collect();
+        let time = integers(authenticated.column("t")?)?;
+        let rows = authenticated.column("row")?.cast(&IDX_DTYPE)?;
+        let rows = rows.idx()?;
+        let mut by_code: HashMap<CallerCode, Vec<CodedEvent>> = HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            let (Some(t), Some(row)) = (time[i], row) else {
+                continue;
+            };
+            by_code
+                .entry(callers.code(i))
+                .or_default()
+                .push((t, objects[i], row));
+        }
+        let mut by_caller: HashMap<(String, String), Vec<_>> = HashMap::new();
+        for (code, events) in by_code {
+            let entry = by_caller.entry(callers.caller(&code)).or_default();
+            entry.extend(events.into_iter().map(|(t, object, row)| {
+                let name = object
+                    .and_then(|o| object_mapping.cat_to_str(o))
+                    .map(str::to_owned);
+                (t, name, row)
+            }));
+        }
+        for events in by_caller.values_mut() {
+            events.sort_unstable_by_key(|e| (e.0, e.2));
+        }
+        Ok(EventIndex { by_caller })
+    }
+
+    /// Rows of the caller's events in `[start, end)`, on `object` when given.
+    pub fn rows(
+        &self,
+        principal: &str,
+        vault: &str,
+        start: i64,
+        end: i64,
+        object: Option<&str>,
+    ) -> Vec<IdxSize> {
+        let Some(events) = self
+            .by_caller
+            .get(&(principal.to_owned(), vault.to_owned()))
+        else {
+            return Vec::new();
+        };
+        let from = events.partition_point(|e| e.0 < start);
+        events[from..]
+            .iter()
+            .take_while(|e| e.0 < end)
+            .filter(|e| object.is_none_or(|o| e.1.as_deref() == Some(o)))
+            .map(|e| e.2)
+            .collect()
+    }
+}

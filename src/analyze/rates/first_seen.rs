@@ -1,0 +1,235 @@
+//! First sightings: an identity, a caller address, an operation or a secret
+//! that a vault had not seen before, once a learning period has passed.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use super::events::{CALLER, callers};
+use super::windows::DAY_NS;
+use crate::analyze::columns::{integers, strings};
+
+/// What was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fact {
+    Identity,
+    Ip,
+    Operation,
+    Secret,
+}
+
+impl Fact {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Ip => "ip",
+            Self::Operation => "operation",
+            Self::Secret => "secret",
+        }
+    }
+}
+
+/// One first sighting after the learning period.
+#[derive(Debug, Clone, Serialize)]
+pub struct FirstSeen {
+    pub fact: Fact,
+    /// The address, operation or secret; the principal for [`Fact::Identity`].
+    pub value: String,
+    pub principal: String,
+    pub vault: String,
+    /// ns since the epoch.
+    pub time: i64,
+    pub operation: String,
+    pub success: bool,
+    pub events: i64,
+    pub days_logged_before: i64,
+}
+
+/// When each vault's learning period ends: its first event plus the
+/// learning days, but no more than a quarter of its logged span (so a short
+/// audit still has days to find something new in) and never less than a day.
+pub fn learning_ends(
+    spans: &HashMap<String, (i64, i64)>,
+    learning_days: i64,
+) -> HashMap<String, i64> {
+    spans
+        .iter()
+        .map(|(vault, &(first, last))| {
+            let learning = (learning_days * DAY_NS).min((last - first) / 4).max(DAY_NS);
+            (vault.clone(), first + learning)
+        })
+        .collect()
+}
+
+struct Sightings {
+    callers: Vec<(String, String)>,
+    value: Vec<Option<String>>,
+    first: Vec<Option<i64>>,
+    operation: Vec<Option<String>>,
+    success: Vec<Option<i64>>,
+    events: Vec<Option<i64>>,
+}
+
+/// First event of each group of `keys` (the frame is in time order, and
+/// polars keeps that order within a group); the caller is the first one's.
+fn sightings(
+    authenticated: &LazyFrame,
+    keys: &[&str],
+    value: &str,
+    filter: Option<Expr>,
+) -> PolarsResult<Sightings> {
+    let mut frame = authenticated.clone();
+    if let Some(filter) = filter {
+        frame = frame.filter(filter);
+    }
+    let mut aggregates = vec![
+        col("t").first().alias("first"),
+        col("operation").first().alias("first_operation"),
+        col("success")
+            .first()
+            .cast(DataType::Int64)
+            .alias("first_success"),
+        len().cast(DataType::Int64).alias("events"),
+    ];
+    aggregates.extend(
+        CALLER
+            .iter()
+            .filter(|c| !keys.contains(c))
+            .map(|c| col(*c).first().alias(*c)),
+    );
+    let frame = frame
+        .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
+        .agg(aggregates)
+        .collect()?;
+    Ok(Sightings {
+        callers: callers(&frame)?,
+        value: strings(frame.column(value)?)?,
+        first: integers(frame.column("first")?)?,
+        operation: strings(frame.column("first_operation")?)?,
+        success: integers(frame.column("first_success")?)?,
+        events: integers(frame.column("events")?)?,
+    })
+}
+
+fn caller_and(column: &'static str) -> [&'static str; 5] {
+    [CALLER[0], CALLER[1], CALLER[2], CALLER[3], column]
+}
+
+/// Every first sighting after its vault's learning period, sorted by time.
+pub fn first_seen(
+    authenticated: &LazyFrame,
+    spans: &HashMap<String, (i64, i64)>,
+    learning_ends: &HashMap<String, i64>,
+) -> PolarsResult<Vec<FirstSeen>> {
+    let identities = sightings(authenticated, &CALLER, "vault", None)?;
+    // When each identity first called each vault.
+    let mut arrived: HashMap<(String, String), i64> = HashMap::new();
+    for (i, (principal, vault)) in identities.callers.iter().enumerate() {
+        if let Some(t) = identities.first[i] {
+            let first = arrived
+                .entry((vault.clone(), principal.clone()))
+                .or_insert(t);
+            *first = (*first).min(t);
+        }
+    }
+    let known_before_learning_ended = |vault: &str, principal: &str| -> bool {
+        match (
+            arrived.get(&(vault.to_owned(), principal.to_owned())),
+            learning_ends.get(vault),
+        ) {
+            (Some(t), Some(end)) => t < end,
+            _ => false,
+        }
+    };
+    let ip_present = col("ip").is_not_null();
+    let groups = [
+        (Fact::Identity, identities),
+        (
+            Fact::Ip,
+            sightings(authenticated, &["vault", "ip"], "ip", Some(ip_present))?,
+        ),
+        (
+            Fact::Operation,
+            sightings(authenticated, &caller_and("operation"), "operation", None)?,
+        ),
+        (
+            Fact::Secret,
+            sightings(
+                authenticated,
+                &caller_and("object"),
+                "object",
+                Some(col("secret_read").and(col("object").is_not_null())),
+            )?,
+        ),
+    ];
+    let mut found = Vec::new();
+    for (fact, s) in groups {
+        for i in 0..s.first.len() {
+            let (principal, vault) = &s.callers[i];
+            // The identity fact's value is the principal itself.
+            let value = match fact {
+                Fact::Identity => Some(principal.clone()),
+                _ => s.value[i].clone(),
+            };
+            let (Some(value), Some(time)) = (value, s.first[i]) else {
+                continue;
+            };
+            let (Some(&end), Some(&(vault_first, _))) =
+                (learning_ends.get(vault), spans.get(vault))
+            else {
+                continue;
+            };
+            if time <= end {
+                continue;
+            }
+            // An identity new to the vault is one finding, not one per
+            // operation and secret it then uses.
+            if matches!(fact, Fact::Operation | Fact::Secret)
+                && !known_before_learning_ended(vault, principal)
+            {
+                continue;
+            }
+            found.push(FirstSeen {
+                fact,
+                value,
+                principal: principal.clone(),
+                vault: vault.clone(),
+                time,
+                operation: s.operation[i].clone().unwrap_or_default(),
+                success: s.success[i] == Some(1),
+                events: s.events[i].unwrap_or(0),
+                days_logged_before: (time - vault_first) / DAY_NS,
+            });
+        }
+    }
+    found.sort_by(|a, b| {
+        (a.time, &a.vault, &a.principal, a.fact.as_str(), &a.value).cmp(&(
+            b.time,
+            &b.vault,
+            &b.principal,
+            b.fact.as_str(),
+            &b.value,
+        ))
+    });
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learning_is_capped_at_a_quarter_of_the_span() {
+        let spans = HashMap::from([
+            ("long".to_owned(), (0, 90 * DAY_NS)),
+            ("week".to_owned(), (0, 7 * DAY_NS)),
+        ]);
+        let ends = learning_ends(&spans, 7);
+        assert_eq!(ends["long"], 7 * DAY_NS);
+        assert_eq!(ends["week"], 7 * DAY_NS / 4);
+        let short = HashMap::from([("day".to_owned(), (0, DAY_NS))]);
+        assert_eq!(learning_ends(&short, 7)["day"], DAY_NS);
+    }
+}

@@ -1,0 +1,147 @@
+//! Abnormal access rates: the facts Cedar policies judge beyond single
+//! events. Polars counts; the policies in `policies/abnormal-rate.cedar` and
+//! `policies/rotation.cedar` decide what is abnormal, so every threshold is
+//! visible and editable.
+//!
+//! - [`windows`]: per identity and vault, counts over 1m/5m/1h/1d windows
+//!   with the identity's own baseline ([`baseline`]);
+//! - [`objects`]: hourly reads of one secret by one identity (caching);
+//! - [`addresses`]: refused calls per caller address;
+//! - [`first_seen`]: identities, addresses, operations and secrets new to a vault;
+//! - [`sequences`]: policy change then reads, list then reads;
+//! - [`expiry`]: near-expiry and expired objects not rotated, stale secrets.
+//!
+//! Quiet windows never reach Cedar: each analysis keeps only what reaches
+//! its floors (documented beside each), so the Cedar cost follows the
+//! number of unusual windows, not the number of events.
+
+pub mod addresses;
+pub mod baseline;
+pub mod events;
+pub mod expiry;
+pub mod first_seen;
+pub mod objects;
+pub mod sequences;
+pub mod windows;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+pub use addresses::AddressWindow;
+pub use baseline::Metric;
+pub use expiry::Expiry;
+pub use first_seen::FirstSeen;
+pub use objects::ObjectReadWindow;
+pub use sequences::Sequence;
+pub use windows::{COUNTS, RateWindow};
+
+/// How much history the rate analyses use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateOptions {
+    /// At most this many days before a window form its baseline.
+    pub baseline_days: i64,
+    /// Nothing seen in a vault's first days is "first seen" (capped at a
+    /// quarter of the vault's logged span).
+    pub learning_days: i64,
+    /// A secret read in logs spanning more than this many days without a
+    /// new version is stale.
+    pub max_secret_age_days: i64,
+}
+
+impl Default for RateOptions {
+    fn default() -> Self {
+        RateOptions {
+            baseline_days: 30,
+            learning_days: 7,
+            max_secret_age_days: 365,
+        }
+    }
+}
+
+/// Everything the rate analyses found worth judging.
+#[derive(Debug, Default)]
+pub struct Observations {
+    pub windows: Vec<RateWindow>,
+    pub object_windows: Vec<ObjectReadWindow>,
+    pub address_windows: Vec<AddressWindow>,
+    pub first_seen: Vec<FirstSeen>,
+    pub sequences: Vec<Sequence>,
+    pub expiries: Vec<Expiry>,
+    pub stats: RateStats,
+    /// Rows of each caller's events, for evidence.
+    pub index: events::EventIndex,
+}
+
+/// What the rate stage counted, for the summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RateStats {
+    /// Non-empty (identity, vault, window) counts computed, all sizes.
+    pub windows_counted: u64,
+    /// Observations handed to Cedar.
+    pub observations: u64,
+    /// Wall time of each analysis, for `--timings` and the benchmark.
+    pub seconds: Vec<(&'static str, f64)>,
+}
+
+impl Observations {
+    pub fn len(&self) -> usize {
+        self.windows.len()
+            + self.object_windows.len()
+            + self.address_windows.len()
+            + self.first_seen.len()
+            + self.sequences.len()
+            + self.expiries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Runs every rate analysis over the events frame.
+pub fn observe(events: &DataFrame, options: &RateOptions) -> PolarsResult<Observations> {
+    if events.height() == 0 {
+        return Ok(Observations::default());
+    }
+    let mut seconds = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str| {
+        seconds.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
+    let authenticated = events::authenticated(events).collect()?;
+    let lazy = authenticated.clone().lazy();
+    let spans = events::vault_spans(events)?;
+    let learning_ends = first_seen::learning_ends(&spans, options.learning_days);
+    lap("events");
+    let windows = windows::rate_windows(&lazy, options.baseline_days)?;
+    lap("windows");
+    let object_windows = objects::object_read_windows(&lazy)?;
+    lap("objects");
+    let address_windows = addresses::address_windows(events)?;
+    lap("addresses");
+    let first_seen = first_seen::first_seen(&lazy, &spans, &learning_ends)?;
+    lap("first-seen");
+    let sequences = sequences::sequences(&lazy)?;
+    lap("sequences");
+    let expiries = expiry::expiries(events, &spans, options.max_secret_age_days)?;
+    lap("expiry");
+    let index = events::EventIndex::build(&authenticated)?;
+    lap("index");
+    let mut observations = Observations {
+        object_windows,
+        address_windows,
+        first_seen,
+        sequences,
+        expiries,
+        windows: windows.judged,
+        index,
+        stats: RateStats {
+            windows_counted: windows.counted,
+            observations: 0,
+            seconds,
+        },
+    };
+    observations.stats.observations = observations.len() as u64;
+    Ok(observations)
+}
