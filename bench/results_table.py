@@ -34,7 +34,8 @@ def commit() -> str:
 def table(rows: list[dict]) -> str:
     one = next((r for r in rows if r["multiple"] == 1.0), rows[0])
     per_event = lambda r, key: r[key] / r["events"]  # noqa: E731
-    stage_names = list(dict.fromkeys(s for r in rows for s in r["stages"]))
+    # Top-level stages only: `rates/windows` and the like are parts of `rates`.
+    stage_names = list(dict.fromkeys(s for r in rows for s in r["stages"] if "/" not in s))
     lines = [
         f"Machine: {machine()}. kvaudit {rows[0].get('commit') or commit()}, DuckDB {rows[0]['duckdb_version']}. "
         f"Input: PT1H.json blobs{' (gzip)' if rows[0]['gzip'] else ''} from "

@@ -16,7 +16,8 @@
 #
 # Generated sets are kept in $CARGO_TARGET_DIR/bench-data (default
 # target/bench-data) and reused; DuckDB is installed from PyPI into a venv
-# under the same target directory.
+# under the same target directory. When the generator can write the sample
+# estate's inventory, the set has one and the audit reads it (--inventory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,16 +58,10 @@ if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
   "$venv/bin/pip" install --quiet duckdb
 fi
 
-# The inventory comes with the generator once it can write one.
-gen_inventory=()
-gen_help=$("$bin" generate-logs --help)
-if grep -q -- '--inventory <' <<<"$gen_help"; then
-  gen_inventory=(--inventory INVENTORY_DIR)
-elif grep -q -- '--inventory' <<<"$gen_help"; then
-  gen_inventory=(--inventory)
-fi
-audit_takes_inventory=
-if "$bin" audit --help | grep -q -- '--inventory'; then audit_takes_inventory=1; fi
+# The generator writes the sample estate's inventory (`az` outputs) beside the
+# logs, so the audit runs its least-privilege analysis too.
+inventory=
+if "$bin" generate-logs --help | grep -q -- '--inventory-out'; then inventory=1; fi
 
 rows=$target/bench-results.jsonl
 : > "$rows"
@@ -86,11 +81,10 @@ IFS=, read -r -a multiples <<<"$sets"
 for multiple in "${multiples[@]}"; do
   scale=$(awk "BEGIN {print $base_scale * $multiple}")
   data=$target/bench-data/scale-$scale-days-$days${gzip:+-gz}
-  if [ ! -f "$data/.complete" ]; then
+  if [ ! -f "$data/.complete" ] || { [ -n "$inventory" ] && [ ! -d "$data/inventory" ]; }; then
     echo "generating ${multiple}x (scale $scale, $days days) into $data" >&2
-    args=(--out "$data" --scale "$scale" --days "$days" --start 2026-11-01 ${gzip:+--gzip})
-    for a in "${gen_inventory[@]}"; do args+=("${a/INVENTORY_DIR/$data/inventory}"); done
-    "$bin" generate-logs "${args[@]}" > /dev/null
+    "$bin" generate-logs --out "$data" --scale "$scale" --days "$days" --start 2026-11-01 \
+      ${gzip:+--gzip} ${inventory:+--inventory-out "$data/inventory"} > /dev/null
     touch "$data/.complete"
   fi
   # Both tools read the storage-account blobs, the bulk of every export.
@@ -98,10 +92,7 @@ for multiple in "${multiples[@]}"; do
   pattern=$blobs/**/PT1H.json${gzip:+.gz}
   bytes=$(find "$blobs" -type f -name 'PT1H.json*' -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
   audit_args=(audit "$blobs" --out "$work/report" --quiet --timings)
-  inventory=$(find "$data" -maxdepth 1 -iname '*inventory*' | head -1)
-  if [ -n "$inventory" ] && [ -n "$audit_takes_inventory" ]; then
-    audit_args+=(--inventory "$inventory")
-  fi
+  if [ -d "$data/inventory" ]; then audit_args+=(--inventory "$data/inventory"); fi
 
   # Warm the page cache so both tools are measured on parsing, not the disk.
   find "$blobs" -type f -exec cat {} + > /dev/null
