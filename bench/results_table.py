@@ -34,15 +34,16 @@ def commit() -> str:
 def table(rows: list[dict]) -> str:
     one = next((r for r in rows if r["multiple"] == 1.0), rows[0])
     per_event = lambda r, key: r[key] / r["events"]  # noqa: E731
-    stage_names = list(dict.fromkeys(s for r in rows for s in r["stages"]))
+    # Top-level stages only: `rates/windows` and the like are parts of `rates`.
+    stage_names = list(dict.fromkeys(s for r in rows for s in r["stages"] if "/" not in s))
     lines = [
-        f"Machine: {machine()}. kvaudit {commit()}, DuckDB {rows[0]['duckdb_version']}. "
+        f"Machine: {machine()}. kvaudit {rows[0].get('commit') or commit()}, DuckDB {rows[0]['duckdb_version']}. "
         f"Input: PT1H.json blobs{' (gzip)' if rows[0]['gzip'] else ''} from "
         f"`kvaudit generate-logs --days {rows[0]['days']}`, page cache warm.",
         "",
         "| set | input MB | events | kvaudit s | events/s | MB/s | peak RSS MB "
-        "| DuckDB s | DuckDB RSS MB | time ratio | memory ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| DuckDB s | DuckDB RSS MB | time ratio | memory ratio | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         mb = r["bytes"] / 1e6
@@ -50,11 +51,14 @@ def table(rows: list[dict]) -> str:
             f"| {r['multiple']:g}x (scale {r['scale']:g}) | {mb:,.0f} | {r['events']:,} "
             f"| {r['kvaudit_s']:.2f} | {r['events'] / r['kvaudit_s']:,.0f} | {mb / r['kvaudit_s']:,.0f} "
             f"| {r['kvaudit_kb'] / 1024:,.0f} | {r['duckdb_s']:.2f} | {r['duckdb_kb'] / 1024:,.0f} "
-            f"| {r['kvaudit_s'] / r['duckdb_s']:.2f} | {r['kvaudit_kb'] / r['duckdb_kb']:.2f} |"
+            f"| {r['kvaudit_s'] / r['duckdb_s']:.2f} | {r['kvaudit_kb'] / r['duckdb_kb']:.2f} "
+            f"| {r.get('load', float('nan')):.1f} |"
         )
     lines += [
         "",
-        "Ratios are kvaudit / DuckDB (below 1.0: kvaudit is faster or smaller).",
+        "Ratios are kvaudit / DuckDB (below 1.0: kvaudit is faster or smaller). "
+        "Load: the 1-minute load average when kvaudit started (other work on the machine "
+        "slows both tools alike, but makes the absolute figures worse).",
         "",
         "| set | " + " | ".join(f"{s} s" for s in stage_names)
         + " | ingest MB/s | Cedar requests / events | kvaudit µs/event (vs 1x) | DuckDB µs/event (vs 1x) |",

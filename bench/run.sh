@@ -6,9 +6,9 @@
 #   bench/run.sh [--scale S] [--days D] [--sets 0.25,1,4] [--10gb] [--gzip]
 #                [--repeat N] [--no-readme]
 #
-# --scale/--days  the 1x set (default 45 and 7: about 1.1 GB, 950k events)
+# --scale/--days  the 1x set (default 45 and 7: about 1.1 GB, 925k events)
 # --sets          multiples of the 1x scale to run (default 0.25,1,4)
-# --10gb          also run 10x (about 11 GB, 9.5M events; needs 12 GB of disk)
+# --10gb          also run 10x (about 10.6 GB, 9.1M events; needs 12 GB of disk)
 # --gzip          generate PT1H.json.gz instead of plain JSON (both tools read
 #                 the same files either way)
 # --repeat N      run each tool N times and keep the fastest (default 1)
@@ -16,7 +16,8 @@
 #
 # Generated sets are kept in $CARGO_TARGET_DIR/bench-data (default
 # target/bench-data) and reused; DuckDB is installed from PyPI into a venv
-# under the same target directory.
+# under the same target directory. When the generator can write the sample
+# estate's inventory, the set has one and the audit reads it (--inventory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,16 +58,10 @@ if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
   "$venv/bin/pip" install --quiet duckdb
 fi
 
-# The inventory comes with the generator once it can write one.
-gen_inventory=()
-gen_help=$("$bin" generate-logs --help)
-if grep -q -- '--inventory <' <<<"$gen_help"; then
-  gen_inventory=(--inventory INVENTORY_DIR)
-elif grep -q -- '--inventory' <<<"$gen_help"; then
-  gen_inventory=(--inventory)
-fi
-audit_takes_inventory=
-if "$bin" audit --help | grep -q -- '--inventory'; then audit_takes_inventory=1; fi
+# The generator writes the sample estate's inventory (`az` outputs) beside the
+# logs, so the audit runs its least-privilege analysis too.
+inventory=
+if "$bin" generate-logs --help | grep -q -- '--inventory-out'; then inventory=1; fi
 
 rows=$target/bench-results.jsonl
 : > "$rows"
@@ -86,11 +81,10 @@ IFS=, read -r -a multiples <<<"$sets"
 for multiple in "${multiples[@]}"; do
   scale=$(awk "BEGIN {print $base_scale * $multiple}")
   data=$target/bench-data/scale-$scale-days-$days${gzip:+-gz}
-  if [ ! -f "$data/.complete" ]; then
+  if [ ! -f "$data/.complete" ] || { [ -n "$inventory" ] && [ ! -d "$data/inventory" ]; }; then
     echo "generating ${multiple}x (scale $scale, $days days) into $data" >&2
-    args=(--out "$data" --scale "$scale" --days "$days" --start 2026-11-01 ${gzip:+--gzip})
-    for a in "${gen_inventory[@]}"; do args+=("${a/INVENTORY_DIR/$data/inventory}"); done
-    "$bin" generate-logs "${args[@]}" > /dev/null
+    "$bin" generate-logs --out "$data" --scale "$scale" --days "$days" --start 2026-11-01 \
+      ${gzip:+--gzip} ${inventory:+--inventory-out "$data/inventory"} > /dev/null
     touch "$data/.complete"
   fi
   # Both tools read the storage-account blobs, the bulk of every export.
@@ -98,15 +92,13 @@ for multiple in "${multiples[@]}"; do
   pattern=$blobs/**/PT1H.json${gzip:+.gz}
   bytes=$(find "$blobs" -type f -name 'PT1H.json*' -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
   audit_args=(audit "$blobs" --out "$work/report" --quiet --timings)
-  inventory=$(find "$data" -maxdepth 1 -iname '*inventory*' | head -1)
-  if [ -n "$inventory" ] && [ -n "$audit_takes_inventory" ]; then
-    audit_args+=(--inventory "$inventory")
-  fi
+  if [ -d "$data/inventory" ]; then audit_args+=(--inventory "$data/inventory"); fi
 
   # Warm the page cache so both tools are measured on parsing, not the disk.
   find "$blobs" -type f -exec cat {} + > /dev/null
 
-  echo "${multiple}x: kvaudit audit (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "${multiple}x: kvaudit audit (load $load)" >&2
   rm -rf "$work/report"
   read -r k_s k_kb < <(measure sh -c '"$0" "$@" 2> "'"$work"'/timings"; [ $? -le 1 ]' "$bin" "${audit_args[@]}")
   echo "${multiple}x: DuckDB reference job" >&2
@@ -115,9 +107,9 @@ for multiple in "${multiples[@]}"; do
     "$venv/bin/python" bench/duckdb_reference.py "$pattern" "$work/duckdb")
 
   "$venv/bin/python" - "$multiple" "$scale" "$days" "$bytes" "$k_s" "$k_kb" "$d_s" "$d_kb" \
-    "$work/report/summary.json" "$work/timings" "$work/duckdb.out" "${gzip:+gzip}" >> "$rows" <<'PY'
+    "$work/report/summary.json" "$work/timings" "$work/duckdb.out" "$load" "$(git describe --always --dirty 2>/dev/null || echo unknown)" "${gzip:+gzip}" >> "$rows" <<'PY'
 import json, re, sys
-multiple, scale, days, size, k_s, k_kb, d_s, d_kb, summary, timings, duck, gz = sys.argv[1:]
+multiple, scale, days, size, k_s, k_kb, d_s, d_kb, summary, timings, duck, load, commit, gz = sys.argv[1:]
 stages, peaks, cedar = {}, {}, {}
 for line in open(timings):
     if m := re.match(r"timing (\S+) ([0-9.]+)s(?: peak-rss (\d+)MB)?$", line):
@@ -127,10 +119,13 @@ for line in open(timings):
     if m := re.match(r"cedar (\d+) events, (\d+) requests evaluated", line):
         cedar = {"cedar_events": int(m[1]), "cedar_requests": int(m[2])}
 duck_out = open(duck).read().split()
+events = json.load(open(summary))["records_analyzed"]
+if int(duck_out[3]) != events:
+    print(f"warning: DuckDB read {duck_out[3]} events, kvaudit analysed {events}", file=sys.stderr)
 print(json.dumps({
     "multiple": float(multiple), "scale": float(scale), "days": int(days),
-    "bytes": int(size), "gzip": bool(gz),
-    "events": json.load(open(summary))["records_analyzed"],
+    "bytes": int(size), "gzip": bool(gz), "load": float(load), "commit": commit,
+    "events": events,
     "kvaudit_s": float(k_s), "kvaudit_kb": int(k_kb), "stages": stages, "peak_rss_mb": peaks, **cedar,
     "duckdb_version": duck_out[1], "duckdb_events": int(duck_out[3]),
     "duckdb_s": float(d_s), "duckdb_kb": int(d_kb),
