@@ -26,11 +26,11 @@ pub fn principal_key_expr() -> Expr {
 
 /// Whether a string column equals one of `values`.
 pub fn one_of(column: &str, values: &[&str]) -> Expr {
-    values
-        .iter()
-        .map(|v| col(column).eq(lit(*v)))
-        .reduce(Expr::or)
-        .unwrap_or(lit(false))
+    let set = Series::new("values".into(), values);
+    col(column)
+        .cast(DataType::String)
+        .is_in(lit(set).implode(false), false)
+        .fill_null(lit(false))
 }
 
 fn operation() -> Expr {
@@ -208,20 +208,29 @@ pub fn vault_spans(events: &DataFrame) -> PolarsResult<HashMap<String, (i64, i64
 
 /// Row indices of each (principal, vault)'s authenticated events in time
 /// order, to find the events behind a window for a finding's evidence.
-#[derive(Debug, Default)]
+/// Objects stay categorical codes: one string per event would cost more
+/// than the events frame itself.
+#[derive(Default)]
 pub struct EventIndex {
-    by_caller: HashMap<(String, String), Vec<IndexedEvent>>,
+    by_caller: HashMap<(String, String), Vec<CodedEvent>>,
+    objects: Option<Arc<CategoricalMapping>>,
 }
 
-/// Time, object name and row of one event.
-type IndexedEvent = (i64, Option<String>, IdxSize);
+/// Time, object code and row of one event.
 type CodedEvent = (i64, Option<u32>, IdxSize);
+
+impl std::fmt::Debug for EventIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventIndex")
+            .field("callers", &self.by_caller.len())
+            .finish()
+    }
+}
 
 impl EventIndex {
     pub fn build(authenticated: &DataFrame) -> PolarsResult<EventIndex> {
         let callers = CallerCodes::read(authenticated)?;
         let object = authenticated.column("object")?.cat32()?;
-        let object_mapping = object.get_mapping().clone();
         let objects: Vec<Option<u32>> = object.physical().iter().collect();
         let time = integers(authenticated.column("t")?)?;
         let rows = authenticated.column("row")?.cast(&IDX_DTYPE)?;
@@ -236,20 +245,20 @@ impl EventIndex {
                 .or_default()
                 .push((t, objects[i], row));
         }
-        let mut by_caller: HashMap<(String, String), Vec<_>> = HashMap::new();
+        let mut by_caller: HashMap<(String, String), Vec<CodedEvent>> = HashMap::new();
         for (code, events) in by_code {
-            let entry = by_caller.entry(callers.caller(&code)).or_default();
-            entry.extend(events.into_iter().map(|(t, object, row)| {
-                let name = object
-                    .and_then(|o| object_mapping.cat_to_str(o))
-                    .map(str::to_owned);
-                (t, name, row)
-            }));
+            by_caller
+                .entry(callers.caller(&code))
+                .or_default()
+                .extend(events);
         }
         for events in by_caller.values_mut() {
             events.sort_unstable_by_key(|e| (e.0, e.2));
         }
-        Ok(EventIndex { by_caller })
+        Ok(EventIndex {
+            by_caller,
+            objects: Some(object.get_mapping().clone()),
+        })
     }
 
     /// Rows of the caller's events in `[start, end)`, on `object` when given.
@@ -267,11 +276,18 @@ impl EventIndex {
         else {
             return Vec::new();
         };
+        let code = match object {
+            None => None,
+            Some(name) => match self.objects.as_ref().and_then(|m| m.get_cat(name)) {
+                Some(code) => Some(code),
+                None => return Vec::new(),
+            },
+        };
         let from = events.partition_point(|e| e.0 < start);
         events[from..]
             .iter()
             .take_while(|e| e.0 < end)
-            .filter(|e| object.is_none_or(|o| e.1.as_deref() == Some(o)))
+            .filter(|e| code.is_none() || e.1 == code)
             .map(|e| e.2)
             .collect()
     }

@@ -97,14 +97,22 @@ pub fn expiries(
         .and(col("http_status").lt(lit(300)))
         .fill_null(lit(false));
     let operation = col("operation").cast(DataType::String);
+    // Reads matter only for stale secrets, which need logs longer than the
+    // maximum age: most audits skip reading them.
+    let stale_possible = spans
+        .values()
+        .any(|(first, last)| (last - first) / DAY_NS > max_secret_age_days);
     let frame = events
         .clone()
         .lazy()
         .with_row_index("row", None)
         .filter(
-            one_of("operation", &NOTIFICATIONS).or(success
-                .clone()
-                .and(one_of("operation", &NEW_VERSION).or(operation.clone().eq(lit("SecretGet"))))),
+            one_of("operation", &NOTIFICATIONS).or(success.clone().and(
+                one_of("operation", &NEW_VERSION).or(operation
+                    .clone()
+                    .eq(lit("SecretGet"))
+                    .and(lit(stale_possible))),
+            )),
         )
         .filter(col("object_name").is_not_null())
         .select([

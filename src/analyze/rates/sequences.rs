@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::events::{CallerCode, CallerCodes, one_of};
 use super::windows::HOUR_NS;
-use crate::analyze::columns::{integers, strings};
+use crate::analyze::columns::integers;
 
 /// How long after the first step reads still count.
 pub const SEQUENCE_SPAN_NS: i64 = HOUR_NS;
@@ -64,8 +64,16 @@ pub struct Sequence {
 
 struct Step {
     t: i64,
-    operation: String,
-    object: Option<String>,
+    operation: &'static str,
+    /// Categorical code of the object name.
+    object: Option<u32>,
+}
+
+/// The frame's operation names that steps use, without allocating per row.
+fn step_operation(name: &str) -> Option<&'static str> {
+    ["VaultPut", "VaultPatch", "SecretList", "SecretGet"]
+        .into_iter()
+        .find(|op| *op == name)
 }
 
 /// Every sequence worth judging, in time order.
@@ -79,17 +87,17 @@ pub fn sequences(authenticated: &LazyFrame) -> PolarsResult<Vec<Sequence>> {
         .collect()?;
     let codes = CallerCodes::read(&frame)?;
     let time = integers(frame.column("t")?)?;
-    let operation = strings(frame.column("operation")?)?;
-    let object = strings(frame.column("object")?)?;
+    let operation = frame.column("operation")?.str()?.clone();
+    let object: Vec<Option<u32>> = frame.column("object")?.cat32()?.physical().iter().collect();
     let mut by_code: HashMap<CallerCode, Vec<Step>> = HashMap::new();
     for i in 0..frame.height() {
-        let (Some(t), Some(op)) = (time[i], &operation[i]) else {
+        let (Some(t), Some(op)) = (time[i], operation.get(i).and_then(step_operation)) else {
             continue;
         };
         by_code.entry(codes.code(i)).or_default().push(Step {
             t,
-            operation: op.clone(),
-            object: object[i].clone(),
+            operation: op,
+            object: object[i],
         });
     }
     let mut by_caller: BTreeMap<(String, String), Vec<Step>> = BTreeMap::new();
@@ -110,7 +118,7 @@ pub fn sequences(authenticated: &LazyFrame) -> PolarsResult<Vec<Sequence>> {
         ] {
             let mut covered_until = i64::MIN;
             for (i, step) in steps.iter().enumerate() {
-                if !kind.first_step(&step.operation) || step.t <= covered_until {
+                if !kind.first_step(step.operation) || step.t <= covered_until {
                     continue;
                 }
                 covered_until = step.t + SEQUENCE_SPAN_NS;
@@ -119,8 +127,7 @@ pub fn sequences(authenticated: &LazyFrame) -> PolarsResult<Vec<Sequence>> {
                     .take_while(|s| s.t <= covered_until)
                     .filter(|s| s.operation == "SecretGet")
                     .collect();
-                let names: BTreeSet<&str> =
-                    reads.iter().filter_map(|s| s.object.as_deref()).collect();
+                let names: BTreeSet<u32> = reads.iter().filter_map(|s| s.object).collect();
                 if !kind.worth_judging(names.len()) {
                     continue;
                 }
