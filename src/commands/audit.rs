@@ -91,6 +91,51 @@ fn generation_time() -> anyhow::Result<DateTime<Utc>> {
     }
 }
 
+/// One line per command-line path for the report header (a directory of
+/// hundreds of blobs is one line), then any input no path covers.
+fn describe_inputs(paths: &[String], inputs: &[ingest::InputSummary]) -> Vec<String> {
+    let plural = |n: usize, word: &str| {
+        format!(
+            "{} {word}{}",
+            crate::text::thousands(n as u64),
+            if n == 1 { "" } else { "s" }
+        )
+    };
+    let mut covered = vec![false; inputs.len()];
+    let mut lines = Vec::new();
+    for path in paths {
+        let prefix = path.trim_end_matches('/');
+        let (mut files, mut records) = (0, 0);
+        for (i, input) in inputs.iter().enumerate() {
+            let under = input.name == prefix
+                || input
+                    .name
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'));
+            if !covered[i] && under {
+                covered[i] = true;
+                files += 1;
+                records += input.records_read;
+            }
+        }
+        if files > 0 {
+            lines.push(format!(
+                "{path} ({}, {})",
+                plural(files, "file"),
+                plural(records as usize, "record")
+            ));
+        }
+    }
+    lines.extend(
+        inputs
+            .iter()
+            .zip(&covered)
+            .filter(|(_, covered)| !**covered)
+            .map(|(i, _)| format!("{} ({})", i.name, plural(i.records_read as usize, "record"))),
+    );
+    lines
+}
+
 pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     // Policies first: a broken policy should fail before minutes of reading.
     let mut policies = LoadedPolicies::load(&args.policy.options())?;
@@ -178,11 +223,7 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     if args.format.contains(&OutputFormat::Json) {
         write_findings(&args.out, &evaluation.findings)?;
     }
-    let inputs_described: Vec<String> = ingested
-        .inputs
-        .iter()
-        .map(|i| format!("{} ({} records)", i.name, i.records_read))
-        .collect();
+    let inputs_described = describe_inputs(&args.paths, &ingested.inputs);
     let context = ReportContext {
         ingested: &ingested,
         overview: &overview,
@@ -240,4 +281,37 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
         code = exit::INCOMPLETE;
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, records: u64) -> ingest::InputSummary {
+        ingest::InputSummary {
+            name: name.to_owned(),
+            layout: None,
+            records_read: records,
+            records_rejected: 0,
+        }
+    }
+
+    #[test]
+    fn a_directory_of_blobs_is_one_line() {
+        let inputs = [
+            input("sample-logs/a/PT1H.json.gz", 2),
+            input("sample-logs/b/PT1H.json.gz", 3),
+            input("sample-logs-old/PT1H.json", 1),
+            input("-", 4),
+        ];
+        let paths = ["sample-logs/".to_owned(), "-".to_owned()];
+        assert_eq!(
+            describe_inputs(&paths, &inputs),
+            [
+                "sample-logs/ (2 files, 5 records)",
+                "- (1 file, 4 records)",
+                "sample-logs-old/PT1H.json (1 record)"
+            ]
+        );
+    }
 }
