@@ -206,10 +206,20 @@ fn a_short_baseline_and_learning_period_change_what_is_judged() {
             .all(|f| f["message"].as_str().unwrap().contains("over 1 day")),
         "{spikes:#?}"
     );
-    // ...and with a learning period longer than the logs, first sightings
-    // are limited to after a quarter of each vault's span.
+    // ...and the learning period decides what counts as new: longer than
+    // the logs, it is capped at a quarter of each vault's span (the four
+    // documented addresses); one day also reports what first came on day 2.
     let long_learning = audit(&["--learning-days", "30"]);
     assert_eq!(of(&long_learning, "kv-first-seen-ip").len(), 4);
+    let one_day = audit(&["--learning-days", "1"]);
+    let early = of(&one_day, "kv-first-seen-ip");
+    assert!(early.len() > 4, "{early:#?}");
+    assert!(
+        early
+            .iter()
+            .all(|f| f["first_seen"].as_str().unwrap() > "2026-11-17"),
+        "{early:#?}"
+    );
     let bad = kvaudit()
         .args(["audit", &sample_logs(), "--baseline-days", "soon"])
         .output()

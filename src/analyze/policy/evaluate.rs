@@ -246,8 +246,12 @@ impl EvidenceColumns {
         })
     }
 
-    pub fn operation(&self, row: IdxSize) -> Option<String> {
-        self.operation.get(row as usize).map(str::to_owned)
+    pub fn operation(&self, row: IdxSize) -> Option<&str> {
+        self.operation.get(row as usize)
+    }
+
+    pub fn time(&self, row: IdxSize) -> i64 {
+        self.time.get(row as usize).unwrap_or(0)
     }
 
     pub fn event(&self, row: IdxSize) -> EventRef {

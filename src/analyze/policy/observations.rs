@@ -417,24 +417,24 @@ fn finding(
             rows.extend(w.rows.iter().copied());
         }
     }
-    let events: Vec<_> = rows.iter().map(|&r| evidence.event(r)).collect();
     let mut operations: BTreeMap<String, u64> = BTreeMap::new();
     for &r in &rows {
         if let Some(op) = evidence.operation(r) {
-            *operations.entry(op).or_default() += 1;
+            *operations.entry(op.to_owned()).or_default() += 1;
         }
     }
+    // Only the earliest events become evidence; the rest are only counted.
+    let mut by_time: Vec<(i64, IdxSize)> = rows.iter().map(|&r| (evidence.time(r), r)).collect();
+    by_time.sort_unstable();
     let spans = matched.iter().map(Observation::span);
-    let first = events
-        .iter()
-        .map(|e| e.time_ns)
-        .min()
+    let first = by_time
+        .first()
+        .map(|e| e.0)
         .or_else(|| spans.clone().map(|s| s.0).min())
         .unwrap_or(0);
-    let last = events
-        .iter()
-        .map(|e| e.time_ns)
-        .max()
+    let last = by_time
+        .last()
+        .map(|e| e.0)
         .or_else(|| spans.map(|s| s.1).max())
         .unwrap_or(0);
     let event_count = match matched.first() {
@@ -447,8 +447,10 @@ fn finding(
             .sum(),
         _ => rows.len() as u64,
     };
-    let mut evidence_events = events;
-    evidence_events.truncate(MAX_EVIDENCE);
+    let evidence_events = by_time
+        .iter()
+        .take(MAX_EVIDENCE)
+        .map(|&(_, r)| evidence.event(r));
     Finding {
         id: id.to_owned(),
         rule: rule.id.clone(),
@@ -464,7 +466,7 @@ fn finding(
         first_seen: format_time(first),
         last_seen: format_time(last),
         event_count,
-        evidence: evidence_events.into_iter().map(Evidence::from).collect(),
+        evidence: evidence_events.map(Evidence::from).collect(),
         message: message(who, vault, matched, metric_name),
         remediation: rule.remediation.clone(),
     }

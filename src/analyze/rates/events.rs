@@ -9,21 +9,6 @@ use polars::prelude::*;
 use crate::analyze::columns::{integers, is_challenge, strings};
 use crate::analyze::policy::model::{UNKNOWN_VAULT, principal_key};
 
-/// The caller's `Identity` id, as [`crate::analyze::policy::model::principal_key`]
-/// computes it for one event (a unit test holds the two equal).
-pub fn principal_key_expr() -> Expr {
-    let principal = col("principal_id").cast(DataType::String);
-    let app = col("app_id").cast(DataType::String);
-    let kind = col("identity_kind").cast(DataType::String);
-    when(principal.clone().str().len_bytes().gt(lit(0)))
-        .then(principal)
-        .when(app.clone().str().len_bytes().gt(lit(0)))
-        .then(lit("app:") + app)
-        .when(kind.clone().str().len_bytes().gt(lit(0)))
-        .then(kind)
-        .otherwise(lit("unknown"))
-}
-
 /// Whether a string column equals one of `values`.
 pub fn one_of(column: &str, values: &[&str]) -> Expr {
     let set = Series::new("values".into(), values);
@@ -37,7 +22,8 @@ fn operation() -> Expr {
     col("operation").cast(DataType::String)
 }
 
-fn success() -> Expr {
+/// A 2xx response.
+pub fn success() -> Expr {
     col("http_status")
         .gt_eq(lit(200))
         .and(col("http_status").lt(lit(300)))

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::events::{one_of, principal_key_expr};
+use super::events::{callers, one_of, success};
 use super::windows::DAY_NS;
 use crate::analyze::columns::{integers, strings};
-use crate::analyze::policy::model::{CERTIFICATE, KEY, SECRET, UNKNOWN_VAULT};
+use crate::analyze::policy::model::{CERTIFICATE, KEY, SECRET};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -92,10 +92,6 @@ pub fn expiries(
     } else {
         lit(NULL).cast(DataType::Int64)
     };
-    let success = col("http_status")
-        .gt_eq(lit(200))
-        .and(col("http_status").lt(lit(300)))
-        .fill_null(lit(false));
     let operation = col("operation").cast(DataType::String);
     // Reads matter only for stale secrets, which need logs longer than the
     // maximum age: most audits skip reading them.
@@ -107,7 +103,7 @@ pub fn expiries(
         .lazy()
         .with_row_index("row", None)
         .filter(
-            one_of("operation", &NOTIFICATIONS).or(success.clone().and(
+            one_of("operation", &NOTIFICATIONS).or(success().and(
                 one_of("operation", &NEW_VERSION).or(operation
                     .clone()
                     .eq(lit("SecretGet"))
@@ -117,11 +113,10 @@ pub fn expiries(
         .filter(col("object_name").is_not_null())
         .select([
             col("time").cast(DataType::Int64).alias("t"),
-            principal_key_expr().alias("principal"),
-            col("vault")
-                .cast(DataType::String)
-                .fill_null(lit(UNKNOWN_VAULT))
-                .alias("vault"),
+            col("principal_id"),
+            col("app_id"),
+            col("identity_kind"),
+            col("vault"),
             operation.alias("operation"),
             col("object_name").cast(DataType::String).alias("object"),
             expires.alias("expires"),
@@ -133,8 +128,7 @@ pub fn expiries(
         )
         .collect()?;
     let time = integers(frame.column("t")?)?;
-    let principal = strings(frame.column("principal")?)?;
-    let vault = strings(frame.column("vault")?)?;
+    let callers = callers(&frame)?;
     let operation = strings(frame.column("operation")?)?;
     let object = strings(frame.column("object")?)?;
     let expires = integers(frame.column("expires")?)?;
@@ -147,9 +141,8 @@ pub fn expiries(
     let mut last_read: BTreeMap<ObjectKey, (i64, String)> = BTreeMap::new();
     let mut notified = Vec::new();
     for i in 0..frame.height() {
-        let (Some(t), Some(p), Some(v), Some(op), Some(name)) =
-            (time[i], &principal[i], &vault[i], &operation[i], &object[i])
-        else {
+        let (p, v) = &callers[i];
+        let (Some(t), Some(op), Some(name)) = (time[i], &operation[i], &object[i]) else {
             continue;
         };
         let Some(kind) = entity_type(op) else {

@@ -77,8 +77,6 @@ pub struct Observations {
 pub struct RateStats {
     /// Non-empty (identity, vault, window) counts computed, all sizes.
     pub windows_counted: u64,
-    /// Observations handed to Cedar.
-    pub observations: u64,
     /// Wall time of each analysis, for `--timings` and the benchmark.
     pub seconds: Vec<(&'static str, f64)>,
 }
@@ -128,7 +126,7 @@ pub fn observe(events: &DataFrame, options: &RateOptions) -> PolarsResult<Observ
     lap("expiry");
     let index = events::EventIndex::build(&authenticated)?;
     lap("index");
-    let mut observations = Observations {
+    let observations = Observations {
         object_windows,
         address_windows,
         first_seen,
@@ -138,10 +136,8 @@ pub fn observe(events: &DataFrame, options: &RateOptions) -> PolarsResult<Observ
         index,
         stats: RateStats {
             windows_counted: windows.counted,
-            observations: 0,
             seconds,
         },
     };
-    observations.stats.observations = observations.len() as u64;
     Ok(observations)
 }
