@@ -4,5 +4,6 @@ pub mod activity;
 pub mod columns;
 pub mod overview;
 pub mod policy;
+pub mod prior;
 pub mod privilege;
 pub mod rates;

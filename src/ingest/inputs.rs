@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -17,6 +17,15 @@ pub const LOG_EXTENSIONS: [&str; 6] = ["json", "jsonl", "ndjson", "csv", "gz", "
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Input {
     File(PathBuf),
+    /// Bytes `start..end` of a JSON-lines file whose first `start` bytes were
+    /// read before (an append blob that grew): lines are numbered from
+    /// `first_line`, so rejections name the file's own line numbers.
+    Range {
+        path: PathBuf,
+        start: u64,
+        end: u64,
+        first_line: u32,
+    },
     Stdin,
 }
 
@@ -24,8 +33,16 @@ impl Input {
     /// The name reports use for it.
     pub fn name(&self) -> String {
         match self {
-            Input::File(path) => path.display().to_string(),
+            Input::File(path) | Input::Range { path, .. } => path.display().to_string(),
             Input::Stdin => "-".to_owned(),
+        }
+    }
+
+    /// The number of the first line read (1 unless a range starts later).
+    pub fn first_line(&self) -> u32 {
+        match self {
+            Input::Range { first_line, .. } => *first_line,
+            _ => 1,
         }
     }
 
@@ -33,6 +50,7 @@ impl Input {
     pub fn size(&self) -> Option<u64> {
         match self {
             Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Input::Range { start, end, .. } => Some(end.saturating_sub(*start)),
             Input::Stdin => None,
         }
     }
@@ -41,6 +59,13 @@ impl Input {
     pub fn open(&self, progress: ProgressBar) -> io::Result<Box<dyn Read + Send>> {
         let inner: Box<dyn Read + Send> = match self {
             Input::File(path) => Box::new(File::open(path)?),
+            Input::Range {
+                path, start, end, ..
+            } => {
+                let mut file = File::open(path)?;
+                file.seek(SeekFrom::Start(*start))?;
+                Box::new(file.take(end.saturating_sub(*start)))
+            }
             Input::Stdin => Box::new(io::stdin()),
         };
         Ok(Box::new(CountingReader { inner, progress }))

@@ -263,12 +263,14 @@ pub fn read_input(input: &Input, progress: &ProgressBar) -> PolarsResult<InputOu
         .iter()
         .take_while(|b| b.is_ascii_whitespace())
         .count();
-    let skipped_lines = newlines(&buf[..bom + leading]);
+    // A range of a grown file continues the file's own line numbers.
+    let lines_before = input.first_line() - 1;
+    let skipped_lines = lines_before + newlines(&buf[..bom + leading]);
     let layout = detect(&buf[bom + leading..]);
     outcome.layout = layout;
 
     let mut batches = Vec::new();
-    let mut lines_done = 0u32;
+    let mut lines_done = lines_before;
     match layout {
         None if buf[bom + leading..].is_empty() => {
             outcome.records += 1;
@@ -319,12 +321,12 @@ pub fn read_input(input: &Input, progress: &ProgressBar) -> PolarsResult<InputOu
         Some(Layout::JsonDocument) => {
             source.read_to_end(&mut buf);
             batches.extend(parse_document(&name, &buf[bom..])?);
-            lines_done = newlines(&buf);
+            lines_done = lines_before + newlines(&buf);
         }
         Some(Layout::Csv) => {
             source.read_to_end(&mut buf);
             batches.extend(parse_csv(&name, &buf[bom..])?);
-            lines_done = newlines(&buf);
+            lines_done = lines_before + newlines(&buf);
         }
     }
     if let Some((reason, error)) = source.failure {

@@ -286,11 +286,26 @@ pub fn evaluate(
     observations: &Observations,
     policies: &LoadedPolicies,
 ) -> anyhow::Result<PolicyEvaluation> {
-    let n_events = events.height() as u64;
-    if n_events == 0 {
+    evaluate_rows(events, None, observations, policies)
+}
+
+/// [`evaluate`] judging only the events `judged` marks (the rows a job run
+/// newly read; `None`: all). The others still count towards the callers'
+/// usage, entities and evidence.
+pub fn evaluate_rows(
+    events: &DataFrame,
+    judged: Option<&[bool]>,
+    observations: &Observations,
+    policies: &LoadedPolicies,
+) -> anyhow::Result<PolicyEvaluation> {
+    if events.height() == 0 {
         return Ok(PolicyEvaluation::default());
     }
-    let prepared = Prepared::new(events, policies)?;
+    let mut prepared = Prepared::new(events, policies)?;
+    if let Some(judged) = judged {
+        prepared.table.keep_rows(judged, events)?;
+    }
+    let n_events = prepared.table.rows.iter().map(Vec::len).sum::<usize>() as u64;
     let started = Instant::now();
     let outcomes: Vec<Outcome> = (0..prepared.table.len())
         .into_par_iter()

@@ -25,6 +25,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use evaluate::evaluate_rows;
 pub use findings::{Category, Evidence, Finding, Severity};
 pub use pack::{LoadedPolicies, Located, PolicyErrors};
 

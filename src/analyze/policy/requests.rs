@@ -239,6 +239,29 @@ impl RequestTable {
         self.keys.len()
     }
 
+    /// Keeps the rows `judged` marks, dropping requests left without any.
+    pub fn keep_rows(&mut self, judged: &[bool], events: &DataFrame) -> PolarsResult<()> {
+        let time = events.column("time")?.cast(&DataType::Int64)?;
+        let time = time.i64()?;
+        let mut kept = RequestTable::default();
+        let requests = std::mem::take(&mut self.keys)
+            .into_iter()
+            .zip(std::mem::take(&mut self.rows));
+        for (key, mut rows) in requests {
+            rows.retain(|&r| judged[r as usize]);
+            let times = rows.iter().filter_map(|&r| time.get(r as usize));
+            let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
+                continue;
+            };
+            kept.keys.push(key);
+            kept.rows.push(rows);
+            kept.first.push(first);
+            kept.last.push(last);
+        }
+        *self = kept;
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

@@ -181,8 +181,20 @@ pub fn analyze(
     inventory: &Inventory,
     options: &PrivilegeOptions,
 ) -> anyhow::Result<PrivilegeAnalysis> {
+    analyze_after(events, inventory, options, &UsageTable::default())
+}
+
+/// [`analyze`] with the permission use of older events (`prior`, the
+/// scheduled job's history) added to what the frame shows.
+pub fn analyze_after(
+    events: &DataFrame,
+    inventory: &Inventory,
+    options: &PrivilegeOptions,
+    prior: &UsageTable,
+) -> anyhow::Result<PrivilegeAnalysis> {
     let map = PermissionMap::get();
-    let usage = UsageTable::from_events(events)?;
+    let mut usage = UsageTable::from_events(events)?;
+    usage.absorb(prior);
     let facts = EventEntities::from_events(events)?;
     let mut out = PrivilegeAnalysis {
         warnings: inventory.warnings.clone(),

@@ -124,6 +124,33 @@ impl UsageTable {
         Ok(table)
     }
 
+    /// Adds the use in `other` (another period's events) to this table.
+    pub fn absorb(&mut self, other: &UsageTable) {
+        for (key, uses) in &other.by_principal {
+            let mine = self.by_principal.entry(key.clone()).or_default();
+            for (operation, used) in uses {
+                mine.entry(operation.clone())
+                    .and_modify(|u| {
+                        u.calls += used.calls;
+                        u.successes += used.successes;
+                        u.first_ns = u.first_ns.min(used.first_ns);
+                        u.last_ns = u.last_ns.max(used.last_ns);
+                    })
+                    .or_insert(*used);
+            }
+        }
+        for (vault, window) in &other.windows {
+            self.windows
+                .entry(vault.clone())
+                .and_modify(|w| {
+                    w.first_ns = w.first_ns.min(window.first_ns);
+                    w.last_ns = w.last_ns.max(window.last_ns);
+                    w.events += window.events;
+                })
+                .or_insert(*window);
+        }
+    }
+
     /// What one principal did in one vault (empty when nothing).
     pub fn of(&self, principal: &str, vault: &str) -> Option<&BTreeMap<String, OpUse>> {
         self.by_principal

@@ -9,9 +9,10 @@ use serde::Serialize;
 use super::events::{CALLER, callers};
 use super::windows::DAY_NS;
 use crate::analyze::columns::{integers, strings};
+use crate::analyze::prior::{Prior, Sighting};
 
 /// What was new.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fact {
     Identity,
@@ -21,6 +22,8 @@ pub enum Fact {
 }
 
 impl Fact {
+    pub const ALL: [Fact; 4] = [Self::Identity, Self::Ip, Self::Operation, Self::Secret];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Identity => "identity",
@@ -28,6 +31,10 @@ impl Fact {
             Self::Operation => "operation",
             Self::Secret => "secret",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Fact> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
     }
 }
 
@@ -48,17 +55,22 @@ pub struct FirstSeen {
 }
 
 /// When each vault's learning period ends: its first event plus the
-/// learning days, but no more than a quarter of its logged span (so a short
-/// audit still has days to find something new in) and never less than a day.
+/// learning days, but (unless `fixed`) no more than a quarter of its logged
+/// span, so a short audit still has days to find something new in, and
+/// never less than a day.
 pub fn learning_ends(
     spans: &HashMap<String, (i64, i64)>,
     learning_days: i64,
+    fixed: bool,
 ) -> HashMap<String, i64> {
     spans
         .iter()
         .map(|(vault, &(first, last))| {
-            let learning = (learning_days * DAY_NS).min((last - first) / 4).max(DAY_NS);
-            (vault.clone(), first + learning)
+            let mut learning = learning_days * DAY_NS;
+            if !fixed {
+                learning = learning.min((last - first) / 4);
+            }
+            (vault.clone(), first + learning.max(DAY_NS))
         })
         .collect()
 }
@@ -117,35 +129,14 @@ fn caller_and(column: &'static str) -> [&'static str; 5] {
     [CALLER[0], CALLER[1], CALLER[2], CALLER[3], column]
 }
 
-/// Every first sighting after its vault's learning period, sorted by time.
-pub fn first_seen(
-    authenticated: &LazyFrame,
-    spans: &HashMap<String, (i64, i64)>,
-    learning_ends: &HashMap<String, i64>,
-) -> PolarsResult<Vec<FirstSeen>> {
-    let identities = sightings(authenticated, &CALLER, "vault", None)?;
-    // When each identity first called each vault.
-    let mut arrived: HashMap<(String, String), i64> = HashMap::new();
-    for (i, (principal, vault)) in identities.callers.iter().enumerate() {
-        if let Some(t) = identities.first[i] {
-            let first = arrived
-                .entry((vault.clone(), principal.clone()))
-                .or_insert(t);
-            *first = (*first).min(t);
-        }
-    }
-    let known_before_learning_ended = |vault: &str, principal: &str| -> bool {
-        match (
-            arrived.get(&(vault.to_owned(), principal.to_owned())),
-            learning_ends.get(vault),
-        ) {
-            (Some(t), Some(end)) => t < end,
-            _ => false,
-        }
-    };
+/// The first sighting of every fact in the frame, per kind of fact.
+fn all_sightings(authenticated: &LazyFrame) -> PolarsResult<[(Fact, Sightings); 4]> {
     let ip_present = col("ip").is_not_null();
-    let groups = [
-        (Fact::Identity, identities),
+    Ok([
+        (
+            Fact::Identity,
+            sightings(authenticated, &CALLER, "vault", None)?,
+        ),
         (
             Fact::Ip,
             sightings(authenticated, &["vault", "ip"], "ip", Some(ip_present))?,
@@ -163,19 +154,93 @@ pub fn first_seen(
                 Some(col("secret_read").and(col("object").is_not_null())),
             )?,
         ),
-    ];
+    ])
+}
+
+impl Sightings {
+    /// Sighting `i`'s key and time.
+    fn key(&self, fact: Fact, i: usize) -> Option<(Sighting, i64)> {
+        let (principal, vault) = &self.callers[i];
+        // The identity fact's value is the principal itself.
+        let value = match fact {
+            Fact::Identity => principal.clone(),
+            _ => self.value[i].clone()?,
+        };
+        let principal = match fact {
+            Fact::Ip => String::new(),
+            _ => principal.clone(),
+        };
+        let key = Sighting {
+            vault: vault.clone(),
+            fact,
+            principal,
+            value,
+        };
+        Some((key, self.first[i]?))
+    }
+}
+
+/// When each fact in the frame was first seen (what the job keeps of
+/// events it no longer holds).
+pub fn sightings_of(authenticated: &LazyFrame) -> PolarsResult<HashMap<Sighting, i64>> {
+    let mut out: HashMap<Sighting, i64> = HashMap::new();
+    for (fact, s) in all_sightings(authenticated)? {
+        for i in 0..s.first.len() {
+            if let Some((key, time)) = s.key(fact, i) {
+                out.entry(key)
+                    .and_modify(|t| *t = (*t).min(time))
+                    .or_insert(time);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every first sighting after its vault's learning period, sorted by time.
+/// Facts `prior` saw earlier are not new; its arrivals count as the
+/// identities' first calls.
+pub fn first_seen(
+    authenticated: &LazyFrame,
+    spans: &HashMap<String, (i64, i64)>,
+    learning_ends: &HashMap<String, i64>,
+    prior: &Prior,
+) -> PolarsResult<Vec<FirstSeen>> {
+    let groups = all_sightings(authenticated)?;
+    // When each identity first called each vault.
+    let mut arrived: HashMap<(String, String), i64> = HashMap::new();
+    for ((principal, vault), t) in prior.arrivals() {
+        arrived.insert((vault, principal), t);
+    }
+    let identities = &groups[0].1;
+    for (i, (principal, vault)) in identities.callers.iter().enumerate() {
+        if let Some(t) = identities.first[i] {
+            let first = arrived
+                .entry((vault.clone(), principal.clone()))
+                .or_insert(t);
+            *first = (*first).min(t);
+        }
+    }
+    let known_before_learning_ended = |vault: &str, principal: &str| -> bool {
+        match (
+            arrived.get(&(vault.to_owned(), principal.to_owned())),
+            learning_ends.get(vault),
+        ) {
+            (Some(t), Some(end)) => t < end,
+            _ => false,
+        }
+    };
     let mut found = Vec::new();
-    for (fact, s) in groups {
+    for (fact, s) in &groups {
+        let fact = *fact;
         for i in 0..s.first.len() {
             let (principal, vault) = &s.callers[i];
-            // The identity fact's value is the principal itself.
-            let value = match fact {
-                Fact::Identity => Some(principal.clone()),
-                _ => s.value[i].clone(),
-            };
-            let (Some(value), Some(time)) = (value, s.first[i]) else {
+            let Some((key, time)) = s.key(fact, i) else {
                 continue;
             };
+            if prior.sightings.get(&key).is_some_and(|&t| t <= time) {
+                continue;
+            }
+            let value = key.value;
             let (Some(&end), Some(&(vault_first, _))) =
                 (learning_ends.get(vault), spans.get(vault))
             else {
@@ -226,10 +291,12 @@ mod tests {
             ("long".to_owned(), (0, 90 * DAY_NS)),
             ("week".to_owned(), (0, 7 * DAY_NS)),
         ]);
-        let ends = learning_ends(&spans, 7);
+        let ends = learning_ends(&spans, 7, false);
         assert_eq!(ends["long"], 7 * DAY_NS);
         assert_eq!(ends["week"], 7 * DAY_NS / 4);
         let short = HashMap::from([("day".to_owned(), (0, DAY_NS))]);
-        assert_eq!(learning_ends(&short, 7)["day"], DAY_NS);
+        assert_eq!(learning_ends(&short, 7, false)["day"], DAY_NS);
+        // The job's learning period does not shrink with a short span.
+        assert_eq!(learning_ends(&spans, 7, true)["week"], 7 * DAY_NS);
     }
 }

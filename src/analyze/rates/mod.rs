@@ -27,6 +27,8 @@ pub mod windows;
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::analyze::prior::Prior;
+
 pub use addresses::AddressWindow;
 pub use baseline::Metric;
 pub use expiry::Expiry;
@@ -94,10 +96,34 @@ impl Observations {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Keeps the facts about events at or after `from_ns` (what a job run
+    /// newly read): windows that end after it, sightings and sequences that
+    /// reach it. Expiry facts describe the present state and are all kept.
+    pub fn retain_from(&mut self, from_ns: i64) {
+        use windows::{HOUR_NS, MINUTE_NS};
+        self.windows
+            .retain(|w| w.start + w.minutes * MINUTE_NS > from_ns);
+        self.object_windows.retain(|w| w.start + HOUR_NS > from_ns);
+        self.address_windows
+            .retain(|w| w.start + addresses::MINUTES * MINUTE_NS > from_ns);
+        self.first_seen.retain(|f| f.time >= from_ns);
+        self.sequences.retain(|s| s.end >= from_ns);
+    }
 }
 
 /// Runs every rate analysis over the events frame.
 pub fn observe(events: &DataFrame, options: &RateOptions) -> PolarsResult<Observations> {
+    observe_after(events, options, &Prior::default())
+}
+
+/// [`observe`] over a frame whose older events `prior` summarises (the
+/// scheduled job's history).
+pub fn observe_after(
+    events: &DataFrame,
+    options: &RateOptions,
+    prior: &Prior,
+) -> PolarsResult<Observations> {
     if events.height() == 0 {
         return Ok(Observations::default());
     }
@@ -109,16 +135,17 @@ pub fn observe(events: &DataFrame, options: &RateOptions) -> PolarsResult<Observ
     };
     let authenticated = events::authenticated(events).collect()?;
     let lazy = authenticated.clone().lazy();
-    let spans = events::vault_spans(events)?;
-    let learning_ends = first_seen::learning_ends(&spans, options.learning_days);
+    let spans = prior.spans_with(&events::vault_spans(events)?);
+    let learning_ends =
+        first_seen::learning_ends(&spans, options.learning_days, prior.fixed_learning);
     lap("events");
-    let windows = windows::rate_windows(&lazy, options.baseline_days)?;
+    let windows = windows::rate_windows(&lazy, options.baseline_days, &prior.arrivals())?;
     lap("windows");
     let object_windows = objects::object_read_windows(&lazy)?;
     lap("objects");
     let address_windows = addresses::address_windows(events)?;
     lap("addresses");
-    let first_seen = first_seen::first_seen(&lazy, &spans, &learning_ends)?;
+    let first_seen = first_seen::first_seen(&lazy, &spans, &learning_ends, prior)?;
     lap("first-seen");
     let sequences = sequences::sequences(&lazy)?;
     lap("sequences");

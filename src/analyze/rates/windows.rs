@@ -3,6 +3,8 @@
 //! own history in the same time-of-day slot, and the filter that keeps quiet
 //! windows away from Cedar.
 
+use std::collections::HashMap;
+
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -161,7 +163,13 @@ fn counts(authenticated: &LazyFrame, size: WindowSize) -> PolarsResult<DataFrame
 }
 
 /// The windows worth judging, every size, each with its baseline.
-pub fn rate_windows(authenticated: &LazyFrame, baseline_days: i64) -> PolarsResult<Windows> {
+/// `arrivals` holds when callers were first seen before the frame (the
+/// job's older history), so their quiet days before the frame still count.
+pub fn rate_windows(
+    authenticated: &LazyFrame,
+    baseline_days: i64,
+    arrivals: &HashMap<(String, String), i64>,
+) -> PolarsResult<Windows> {
     let mut result = Windows::default();
     for size in WINDOW_SIZES {
         let frame = counts(authenticated, size)?;
@@ -185,7 +193,9 @@ pub fn rate_windows(authenticated: &LazyFrame, baseline_days: i64) -> PolarsResu
             let to = (from..frame.height())
                 .find(|&i| callers[i] != callers[from])
                 .unwrap_or(frame.height());
+            let first = start[from].min(arrivals.get(&callers[from]).copied().unwrap_or(i64::MAX));
             let series = Series {
+                first_day: first - first.rem_euclid(DAY_NS),
                 start: &start[from..to],
                 values: values.iter().map(|v| &v[from..to]).collect(),
             };
@@ -209,6 +219,8 @@ pub fn rate_windows(authenticated: &LazyFrame, baseline_days: i64) -> PolarsResu
 
 /// One (principal, vault)'s windows of one size, in time order.
 struct Series<'a> {
+    /// The day the identity was first seen in the vault.
+    first_day: i64,
     start: &'a [i64],
     /// Per count, per window.
     values: Vec<&'a [i64]>,
@@ -229,8 +241,7 @@ impl Series<'_> {
     ) -> RateWindow {
         let start = self.start[i];
         let day = start - start.rem_euclid(DAY_NS);
-        let first_day = self.start[0] - self.start[0].rem_euclid(DAY_NS);
-        let history_from = first_day.max(day - baseline_days * DAY_NS);
+        let history_from = self.first_day.max(day - baseline_days * DAY_NS);
         let history_days = ((day - history_from) / DAY_NS).max(0);
         let (slot_offset, slot_len) = if size.nanos() >= DAY_NS {
             (0, DAY_NS)
@@ -282,6 +293,7 @@ mod tests {
         let starts: Vec<i64> = (0..5).map(|d| d * DAY_NS + 2 * HOUR_NS).collect();
         let (start, values) = series_of(&starts, &[1_000, 1_010, 990, 1_005, 1_000]);
         let series = Series {
+            first_day: start[0],
             start: &start,
             values: values.iter().map(Vec::as_slice).collect(),
         };
@@ -299,6 +311,7 @@ mod tests {
         let starts: Vec<i64> = (0..3).map(|d| d * DAY_NS + 2 * HOUR_NS).collect();
         let (start, values) = series_of(&starts, &[40, 40, 40]);
         let series = Series {
+            first_day: start[0],
             start: &start,
             values: values.iter().map(Vec::as_slice).collect(),
         };
@@ -317,6 +330,7 @@ mod tests {
         let requests: Vec<i64> = (0..40).map(|d| if d < 20 { 5_000 } else { 600 }).collect();
         let (start, values) = series_of(&starts, &requests);
         let series = Series {
+            first_day: start[0],
             start: &start,
             values: values.iter().map(Vec::as_slice).collect(),
         };
