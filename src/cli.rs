@@ -40,6 +40,12 @@ pub enum Command {
     /// Audit Key Vault audit logs: files, directories, globs, or - for stdin.
     #[command(after_help = EXIT_CODES_HELP)]
     Audit(AuditArgs),
+    /// Run the scheduled compliance job from a configuration file: read what
+    /// is new since the last run, judge it against the kept history, report.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Run(commands::run::RunArgs),
+    /// Write a commented example configuration for `kvaudit run`.
+    Init(commands::run::InitArgs),
     /// Write synthetic Key Vault audit logs (the bundled samples, benchmark data).
     #[command(hide = true)]
     GenerateLogs(GenerateArgs),
@@ -164,6 +170,8 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(&args),
+        Command::Run(args) => commands::run::run(&args),
+        Command::Init(args) => commands::run::init(&args),
         Command::GenerateLogs(args) => commands::generate::run(&args),
         Command::Pull(args) => commands::pull::run(&args),
         Command::Policy(args) => commands::policy::run(&args),

@@ -10,6 +10,7 @@
 //! 3. [`report`]: terminal output, JSON, CSV and HTML, and the exit code.
 //!
 //! [`cli`] and [`commands`] wire the stages to the command line;
+//! [`job`] holds the scheduled job's configuration, state and history;
 //! [`generator`] writes synthetic logs for the samples and the benchmark;
 //! [`text`] formats numbers for every stage.
 
@@ -18,5 +19,6 @@ pub mod cli;
 pub mod commands;
 pub mod generator;
 pub mod ingest;
+pub mod job;
 pub mod report;
 pub mod text;

@@ -12,6 +12,7 @@ use polars::prelude::*;
 
 use crate::analyze::privilege::usage::UsageTable;
 use crate::analyze::rates::events;
+use crate::analyze::rates::expiry;
 use crate::analyze::rates::first_seen::{self, Fact};
 
 /// One first-seen key: a fact about a vault, seen first at some time.
@@ -35,6 +36,9 @@ pub struct Prior {
     pub sightings: HashMap<Sighting, i64>,
     /// Permission use per principal and vault.
     pub usage: UsageTable,
+    /// The events the rotation analysis reads from all history (see
+    /// [`expiry::rotation_history`]), in the events frame's schema.
+    pub rotation: Option<DataFrame>,
     /// Learning periods run `learning_days` from a vault's first event,
     /// without the audit's cap at a quarter of the logged span: the job's
     /// span grows every run, and a learning period that grew with it would
@@ -53,12 +57,20 @@ impl Prior {
             spans: events::vault_spans(events)?,
             sightings: first_seen::sightings_of(&authenticated)?,
             usage: UsageTable::from_events(events)?,
+            rotation: Some(expiry::rotation_history(events)?),
             fixed_learning: false,
         })
     }
 
     /// Folds `later` (the aggregates of later events) into these.
-    pub fn absorb(&mut self, later: Prior) {
+    pub fn absorb(&mut self, later: Prior) -> PolarsResult<()> {
+        self.rotation = match (self.rotation.take(), later.rotation) {
+            (Some(mut mine), Some(later)) => {
+                mine.vstack_mut_owned(later)?;
+                Some(expiry::rotation_history(&mine)?)
+            }
+            (mine, later) => mine.or(later),
+        };
         merge_spans(&mut self.spans, &later.spans);
         for (key, time) in later.sightings {
             self.sightings
@@ -67,6 +79,7 @@ impl Prior {
                 .or_insert(time);
         }
         self.usage.absorb(&later.usage);
+        Ok(())
     }
 
     /// `frame`'s vault spans widened by what came before.

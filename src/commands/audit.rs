@@ -8,14 +8,21 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+use std::path::{Path, PathBuf};
+
+use polars::prelude::DataFrame;
+
 use crate::analyze::overview::Overview;
 use crate::analyze::policy::findings::sort_findings;
-use crate::analyze::policy::{self, LoadedPolicies};
-use crate::analyze::privilege::{self, PrivilegeOptions};
-use crate::analyze::rates;
+use crate::analyze::policy::{
+    self, Finding, LoadedPolicies, PolicyEvaluation, PolicyOptions, Severity,
+};
+use crate::analyze::prior::Prior;
+use crate::analyze::privilege::{self, PrivilegeAnalysis, PrivilegeOptions};
+use crate::analyze::rates::{self, RateOptions};
 use crate::cli::{AuditArgs, OutputFormat, exit};
 use crate::ingest::inventory::Inventory;
-use crate::ingest::{self, Input};
+use crate::ingest::{self, Ingested, Input};
 use crate::report::csv::{write_csv, write_unused_permissions};
 use crate::report::findings::write_findings;
 use crate::report::html::{ReportContext, write_html};
@@ -24,7 +31,7 @@ use crate::report::summary::Summary;
 use crate::report::terminal;
 
 /// A byte-counting progress bar on stderr, drawn only when stderr is a terminal.
-fn progress_bar(inputs: &[Input]) -> ProgressBar {
+pub fn progress_bar(inputs: &[Input]) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -42,20 +49,20 @@ fn progress_bar(inputs: &[Input]) -> ProgressBar {
 }
 
 /// Prints how long each stage took, when asked to.
-struct StageTimer {
+pub struct StageTimer {
     enabled: bool,
     last: Instant,
 }
 
 impl StageTimer {
-    fn new(enabled: bool) -> Self {
+    pub fn new(enabled: bool) -> Self {
         StageTimer {
             enabled,
             last: Instant::now(),
         }
     }
 
-    fn done(&mut self, stage: &str) {
+    pub fn done(&mut self, stage: &str) {
         if self.enabled {
             let seconds = self.last.elapsed().as_secs_f64();
             match peak_rss_mb() {
@@ -93,7 +100,7 @@ fn generation_time() -> anyhow::Result<DateTime<Utc>> {
 
 /// One line per command-line path for the report header (a directory of
 /// hundreds of blobs is one line), then any input no path covers.
-fn describe_inputs(paths: &[String], inputs: &[ingest::InputSummary]) -> Vec<String> {
+pub fn describe_inputs(paths: &[String], inputs: &[ingest::InputSummary]) -> Vec<String> {
     let plural = |n: usize, word: &str| {
         format!(
             "{} {word}{}",
@@ -136,25 +143,223 @@ fn describe_inputs(paths: &[String], inputs: &[ingest::InputSummary]) -> Vec<Str
     lines
 }
 
-pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
-    // Policies first: a broken policy should fail before minutes of reading.
-    let mut policies = LoadedPolicies::load(&args.policy.options())?;
-    // Described before the inventory's vault tags join the entities, so the
-    // header counts the entities file's own entities.
-    let policies_described = policies.describe();
-    // The inventory too: a bad file should fail before the logs are read.
-    let inventory = if args.inventory.is_empty() {
-        None
-    } else {
-        let inventory = Inventory::load(&args.inventory)?;
-        // Vault tags and display names join the Cedar entities; the
-        // entities file's own values win.
-        let entities =
-            policy::entities::with_inventory_tags(&policies.user_entities, &inventory.vault_tags());
-        policies.user_entities =
-            policy::entities::with_inventory_names(&entities, &inventory.principal_names());
-        Some(inventory)
+/// Policies and inventory: loaded before any log is read, so a broken
+/// policy or inventory file fails in seconds, not after minutes of reading.
+pub struct Setup {
+    pub policies: LoadedPolicies,
+    /// `file (n policies)` lines for the report header.
+    pub policies_described: Vec<String>,
+    pub inventory: Option<Inventory>,
+}
+
+impl Setup {
+    pub fn load(policy: &PolicyOptions, inventory: &[PathBuf]) -> anyhow::Result<Setup> {
+        let mut policies = LoadedPolicies::load(policy)?;
+        // Described before the inventory's vault tags join the entities, so the
+        // header counts the entities file's own entities.
+        let policies_described = policies.describe();
+        let inventory = if inventory.is_empty() {
+            None
+        } else {
+            let inventory = Inventory::load(inventory)?;
+            // Vault tags and display names join the Cedar entities; the
+            // entities file's own values win.
+            let entities = policy::entities::with_inventory_tags(
+                &policies.user_entities,
+                &inventory.vault_tags(),
+            );
+            policies.user_entities =
+                policy::entities::with_inventory_names(&entities, &inventory.principal_names());
+            Some(inventory)
+        };
+        Ok(Setup {
+            policies,
+            policies_described,
+            inventory,
+        })
+    }
+}
+
+/// What the analyses are run over.
+pub struct Scope<'a> {
+    /// The events analysed: the logs read, and for the job its history too.
+    pub events: &'a DataFrame,
+    /// The rows whose events are judged (the job's newly read rows); `None`: all.
+    pub judged: Option<&'a [bool]>,
+    /// Rate facts about events before this time are not judged (the job's
+    /// earlier runs judged them).
+    pub judged_from: Option<i64>,
+    pub prior: &'a Prior,
+}
+
+/// Analysis settings shared by `audit` and the job.
+pub struct AnalysisOptions {
+    pub rates: RateOptions,
+    pub min_observation_days: u32,
+    pub timings: bool,
+}
+
+/// What the analyses found.
+pub struct Analysis {
+    pub overview: Overview,
+    pub evaluation: PolicyEvaluation,
+    pub privilege: Option<PrivilegeAnalysis>,
+}
+
+/// Runs the analyses. `read` is what this run read (the overview describes
+/// it); `scope` is what the policies and rates look at.
+pub fn analyse(
+    setup: &Setup,
+    read: &DataFrame,
+    scope: &Scope<'_>,
+    options: &AnalysisOptions,
+    timer: &mut StageTimer,
+) -> anyhow::Result<Analysis> {
+    let overview = Overview::of(read)?;
+    timer.done("overview");
+    let mut observations = rates::observe_after(scope.events, &options.rates, scope.prior)?;
+    if let Some(from) = scope.judged_from {
+        observations.retain_from(from);
+    }
+    timer.done("rates");
+    if options.timings {
+        for (analysis, seconds) in &observations.stats.seconds {
+            eprintln!("timing rates/{analysis} {seconds:.3}s");
+        }
+    }
+    let mut evaluation =
+        policy::evaluate_rows(scope.events, scope.judged, &observations, &setup.policies)?;
+    timer.done("cedar");
+    let privilege = match &setup.inventory {
+        Some(inventory) => {
+            let analysis = privilege::analyze_after(
+                scope.events,
+                inventory,
+                &PrivilegeOptions {
+                    min_observation_days: options.min_observation_days,
+                },
+                &scope.prior.usage,
+            )?;
+            for warning in &analysis.warnings {
+                eprintln!("kvaudit: warning: {warning}");
+            }
+            evaluation
+                .findings
+                .extend(analysis.findings.iter().cloned());
+            sort_findings(&mut evaluation.findings);
+            timer.done("least-privilege");
+            Some(analysis)
+        }
+        None => None,
     };
+    if options.timings {
+        eprintln!(
+            "cedar {} events, {} requests evaluated, {} rate windows counted, {} observations evaluated, {} decisions, {:.0} decisions/s",
+            evaluation.events,
+            evaluation.requests_evaluated,
+            observations.stats.windows_counted,
+            evaluation.observations_evaluated,
+            evaluation.decisions,
+            evaluation.decisions_per_second()
+        );
+    }
+    Ok(Analysis {
+        overview,
+        evaluation,
+        privilege,
+    })
+}
+
+/// Where and how a run reports.
+pub struct Outputs<'a> {
+    pub out: &'a Path,
+    pub formats: &'a [OutputFormat],
+    /// Findings as JSON lines on stdout instead of the summary table.
+    pub json: bool,
+    pub quiet: bool,
+}
+
+/// Writes summary.json and the report files `outputs` asks for, then the
+/// terminal summary.
+pub fn report(
+    outputs: &Outputs<'_>,
+    ingested: &Ingested,
+    analysis: &Analysis,
+    findings: &[Finding],
+    setup: &Setup,
+    inputs_described: &[String],
+) -> anyhow::Result<()> {
+    let out = outputs.out;
+    Summary::new(ingested, &analysis.overview).write(out)?;
+    if outputs.formats.contains(&OutputFormat::Json) {
+        write_findings(out, findings)?;
+    }
+    let context = ReportContext {
+        ingested,
+        overview: &analysis.overview,
+        findings,
+        policies: &setup.policies_described,
+        inputs_described,
+        generated_at: generation_time()?,
+        rate_rows: &analysis.evaluation.rate_rows,
+        privilege: analysis.privilege.as_ref(),
+    };
+    if outputs.formats.contains(&OutputFormat::Csv) {
+        write_csv(out, &context)?;
+        write_rates_csv(out, &analysis.evaluation.rate_rows)?;
+        if let Some(privilege) = &analysis.privilege {
+            write_unused_permissions(out, &privilege.unused)?;
+        }
+    }
+    if outputs.formats.contains(&OutputFormat::Html) {
+        write_html(out, &context)?;
+    }
+
+    if outputs.json {
+        let mut stdout = std::io::stdout().lock();
+        for finding in findings {
+            serde_json::to_writer(&mut stdout, finding)?;
+            writeln!(stdout)?;
+        }
+    } else if !outputs.quiet {
+        let mut stdout = anstream::stdout().lock();
+        terminal::print_summary(&mut stdout, ingested, &analysis.overview, out)?;
+        terminal::print_findings(&mut stdout, findings)?;
+    }
+    Ok(())
+}
+
+/// The exit code: findings at or above `fail_on`, rejected records under
+/// `strict`, and an unfinished pull (which wins: the audit is incomplete).
+pub fn exit_code(
+    fail_on: Option<Severity>,
+    strict: bool,
+    findings: &[Finding],
+    ingested: &Ingested,
+) -> u8 {
+    let mut code = exit::OK;
+    if let Some(bar) = fail_on {
+        let failing = findings.iter().filter(|f| f.severity >= bar).count();
+        if failing > 0 {
+            eprintln!("kvaudit: {failing} finding(s) at or above {bar} (fail-on {bar})");
+            code = exit::FAILED_CHECK;
+        }
+    }
+    if strict && !ingested.rejections.is_empty() {
+        eprintln!(
+            "kvaudit: {} record(s) rejected and strict is set",
+            ingested.rejections.total()
+        );
+        code = exit::FAILED_CHECK;
+    }
+    if super::pull::report_unfinished(ingested) {
+        code = exit::INCOMPLETE;
+    }
+    code
+}
+
+pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
+    let setup = Setup::load(&args.policy.options(), &args.inventory)?;
     let inputs = ingest::inputs::expand(&args.paths)?;
     let workspaces = !args.log_analytics.workspaces.is_empty();
     if inputs.is_empty() && !workspaces {
@@ -175,112 +380,37 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     }
     timer.done("ingest");
 
-    let overview = Overview::of(&ingested.events)?;
-    timer.done("overview");
-    let observations = rates::observe(&ingested.events, &args.rates.options())?;
-    timer.done("rates");
-    if args.timings {
-        for (analysis, seconds) in &observations.stats.seconds {
-            eprintln!("timing rates/{analysis} {seconds:.3}s");
-        }
-    }
-    let mut evaluation = policy::evaluate(&ingested.events, &observations, &policies)?;
-    timer.done("cedar");
-    let privilege = match &inventory {
-        Some(inventory) => {
-            let analysis = privilege::analyze(
-                &ingested.events,
-                inventory,
-                &PrivilegeOptions {
-                    min_observation_days: args.min_observation_days,
-                },
-            )?;
-            for warning in &analysis.warnings {
-                eprintln!("kvaudit: warning: {warning}");
-            }
-            evaluation
-                .findings
-                .extend(analysis.findings.iter().cloned());
-            sort_findings(&mut evaluation.findings);
-            timer.done("least-privilege");
-            Some(analysis)
-        }
-        None => None,
+    let prior = Prior::default();
+    let scope = Scope {
+        events: &ingested.events,
+        judged: None,
+        judged_from: None,
+        prior: &prior,
     };
-    if args.timings {
-        eprintln!(
-            "cedar {} events, {} requests evaluated, {} rate windows counted, {} observations evaluated, {} decisions, {:.0} decisions/s",
-            evaluation.events,
-            evaluation.requests_evaluated,
-            observations.stats.windows_counted,
-            evaluation.observations_evaluated,
-            evaluation.decisions,
-            evaluation.decisions_per_second()
-        );
-    }
-
-    Summary::new(&ingested, &overview).write(&args.out)?;
-    if args.format.contains(&OutputFormat::Json) {
-        write_findings(&args.out, &evaluation.findings)?;
-    }
+    let options = AnalysisOptions {
+        rates: args.rates.options(),
+        min_observation_days: args.min_observation_days,
+        timings: args.timings,
+    };
+    let analysis = analyse(&setup, &ingested.events, &scope, &options, &mut timer)?;
+    let outputs = Outputs {
+        out: &args.out,
+        formats: &args.format,
+        json: args.json,
+        quiet: args.quiet,
+    };
+    let findings = &analysis.evaluation.findings;
     let inputs_described = describe_inputs(&args.paths, &ingested.inputs);
-    let context = ReportContext {
-        ingested: &ingested,
-        overview: &overview,
-        findings: &evaluation.findings,
-        policies: &policies_described,
-        inputs_described: &inputs_described,
-        generated_at: generation_time()?,
-        rate_rows: &evaluation.rate_rows,
-        privilege: privilege.as_ref(),
-    };
-    if args.format.contains(&OutputFormat::Csv) {
-        write_csv(&args.out, &context)?;
-        write_rates_csv(&args.out, &evaluation.rate_rows)?;
-        if let Some(analysis) = &privilege {
-            write_unused_permissions(&args.out, &analysis.unused)?;
-        }
-    }
-    if args.format.contains(&OutputFormat::Html) {
-        write_html(&args.out, &context)?;
-    }
+    report(
+        &outputs,
+        &ingested,
+        &analysis,
+        findings,
+        &setup,
+        &inputs_described,
+    )?;
     timer.done("report");
-
-    if args.json {
-        let mut stdout = std::io::stdout().lock();
-        for finding in &evaluation.findings {
-            serde_json::to_writer(&mut stdout, finding)?;
-            writeln!(stdout)?;
-        }
-    } else if !args.quiet {
-        let mut stdout = anstream::stdout().lock();
-        terminal::print_summary(&mut stdout, &ingested, &overview, &args.out)?;
-        terminal::print_findings(&mut stdout, &evaluation.findings)?;
-    }
-
-    let mut code = exit::OK;
-    if let Some(bar) = args.fail_on {
-        let failing = evaluation
-            .findings
-            .iter()
-            .filter(|f| f.severity >= bar)
-            .count();
-        if failing > 0 {
-            eprintln!("kvaudit: {failing} finding(s) at or above {bar} (--fail-on {bar})");
-            code = exit::FAILED_CHECK;
-        }
-    }
-    if args.strict && !ingested.rejections.is_empty() {
-        eprintln!(
-            "kvaudit: {} record(s) rejected and --strict is set",
-            ingested.rejections.total()
-        );
-        code = exit::FAILED_CHECK;
-    }
-    if super::pull::report_unfinished(&ingested) {
-        code = exit::INCOMPLETE;
-    }
-    Ok(code)
+    Ok(exit_code(args.fail_on, args.strict, findings, &ingested))
 }
 
 #[cfg(test)]

@@ -5,3 +5,4 @@ pub mod explain;
 pub mod generate;
 pub mod policy;
 pub mod pull;
+pub mod run;

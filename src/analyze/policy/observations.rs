@@ -15,7 +15,7 @@ use super::evaluate::{EvidenceColumns, Outcome, Prepared, evaluate_observation};
 use super::findings::{Evidence, Finding, MAX_EVIDENCE, RuleInfo, Who, finding_id, sort_findings};
 use super::model::{IDENTITY, SECRET, VAULT, uid, weekday_name};
 use super::pack::LoadedPolicies;
-use crate::analyze::rates::expiry::Expiry;
+use crate::analyze::rates::expiry::{Expiry, ExpiryEvent};
 use crate::analyze::rates::first_seen::Fact;
 use crate::analyze::rates::windows::HOUR_NS;
 use crate::analyze::rates::{
@@ -445,7 +445,15 @@ fn finding(
                 _ => 0,
             })
             .sum(),
-        _ => rows.len() as u64,
+        // A notification from the job's older history has no row left in
+        // the frame; it is still an event behind the finding.
+        _ => {
+            let unlocated = matched
+                .iter()
+                .filter(|o| matches!(o, Observation::Expiry(e) if e.row.is_none() && e.event != ExpiryEvent::Stale))
+                .count();
+            (rows.len() + unlocated) as u64
+        }
     };
     let evidence_events = by_time
         .iter()

@@ -81,47 +81,76 @@ fn entity_type(operation: &str) -> Option<&'static str> {
     }
 }
 
-/// Every object due for rotation, in time order.
+/// The events the rotation analysis reads: expiry notifications, and
+/// successful new versions and (when `reads`) secret reads.
+fn rotation_relevant(reads: bool) -> Expr {
+    one_of("operation", &NOTIFICATIONS)
+        .or(success().and(
+            one_of("operation", &NEW_VERSION).or(col("operation")
+                .cast(DataType::String)
+                .eq(lit("SecretGet"))
+                .and(lit(reads))),
+        ))
+        .and(col("object_name").is_not_null())
+}
+
+/// What the rotation analysis needs of events the job no longer keeps:
+/// every notification and new version, and each secret's last read.
+pub fn rotation_history(events: &DataFrame) -> PolarsResult<DataFrame> {
+    let read = col("operation").cast(DataType::String).eq(lit("SecretGet"));
+    let last_read = col("time")
+        .filter(read.clone())
+        .max()
+        .over([col("vault"), col("object_name")])?;
+    events
+        .clone()
+        .lazy()
+        .filter(rotation_relevant(true))
+        .filter(read.not().or(col("time").eq(last_read)))
+        .collect()
+}
+
+/// Every object due for rotation, in time order. `older` holds what
+/// [`rotation_history`] kept of events before the frame (no evidence rows).
 pub fn expiries(
     events: &DataFrame,
+    older: Option<&DataFrame>,
     spans: &HashMap<String, (i64, i64)>,
     max_secret_age_days: i64,
 ) -> PolarsResult<Vec<Expiry>> {
-    let expires = if events.schema().contains("expires") {
-        col("expires").cast(DataType::Int64)
-    } else {
-        lit(NULL).cast(DataType::Int64)
-    };
-    let operation = col("operation").cast(DataType::String);
     // Reads matter only for stale secrets, which need logs longer than the
     // maximum age: most audits skip reading them.
     let stale_possible = spans
         .values()
         .any(|(first, last)| (last - first) / DAY_NS > max_secret_age_days);
-    let frame = events
-        .clone()
-        .lazy()
-        .with_row_index("row", None)
-        .filter(
-            one_of("operation", &NOTIFICATIONS).or(success().and(
-                one_of("operation", &NEW_VERSION).or(operation
-                    .clone()
-                    .eq(lit("SecretGet"))
-                    .and(lit(stale_possible))),
-            )),
-        )
-        .filter(col("object_name").is_not_null())
-        .select([
-            col("time").cast(DataType::Int64).alias("t"),
-            col("principal_id"),
-            col("app_id"),
-            col("identity_kind"),
-            col("vault"),
-            operation.alias("operation"),
-            col("object_name").cast(DataType::String).alias("object"),
-            expires.alias("expires"),
-            col("row"),
-        ])
+    let select = |frame: &DataFrame, row: Expr| {
+        let expires = if frame.schema().contains("expires") {
+            col("expires").cast(DataType::Int64)
+        } else {
+            lit(NULL).cast(DataType::Int64)
+        };
+        frame
+            .clone()
+            .lazy()
+            .with_row_index("row", None)
+            .filter(rotation_relevant(stale_possible))
+            .select([
+                col("time").cast(DataType::Int64).alias("t"),
+                col("principal_id").cast(DataType::String),
+                col("app_id").cast(DataType::String),
+                col("identity_kind").cast(DataType::String),
+                col("vault").cast(DataType::String),
+                col("operation").cast(DataType::String),
+                col("object_name").cast(DataType::String).alias("object"),
+                expires.alias("expires"),
+                row.alias("row"),
+            ])
+    };
+    let mut parts = vec![select(events, col("row").cast(IDX_DTYPE))];
+    if let Some(older) = older {
+        parts.push(select(older, lit(NULL).cast(IDX_DTYPE)));
+    }
+    let frame = concat(parts, UnionArgs::default())?
         .sort(
             ["t"],
             SortMultipleOptions::default().with_maintain_order(true),

@@ -149,7 +149,12 @@ pub fn observe_after(
     lap("first-seen");
     let sequences = sequences::sequences(&lazy)?;
     lap("sequences");
-    let expiries = expiry::expiries(events, &spans, options.max_secret_age_days)?;
+    let expiries = expiry::expiries(
+        events,
+        prior.rotation.as_ref(),
+        &spans,
+        options.max_secret_age_days,
+    )?;
     lap("expiry");
     let index = events::EventIndex::build(&authenticated)?;
     lap("index");

@@ -1,0 +1,235 @@
+//! `kvaudit run --config kvaudit.toml`: the scheduled compliance job.
+//!
+//! One run reads only the logs that are new since the last run (files that
+//! appeared or grew, the Log Analytics time since the last pull), analyses
+//! them together with the history in the state directory, writes its
+//! reports into a dated directory, and only then commits the new state: a
+//! run that fails or is killed before the commit is simply run again.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::Args;
+use polars::prelude::*;
+
+use super::audit::{self, AnalysisOptions, Outputs, Scope, Setup, StageTimer};
+use crate::cli::exit;
+use crate::ingest::{self, Ingested};
+use crate::job::config::Config;
+use crate::job::history::{self, Retention};
+use crate::job::sources;
+use crate::job::state::StateDir;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job's configuration (`kvaudit init` writes a commented example).
+    #[arg(long, short, value_name = "FILE", default_value = "kvaudit.toml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the example configuration.
+    #[arg(value_name = "FILE", default_value = "kvaudit.toml")]
+    pub path: PathBuf,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Writes the commented example configuration.
+pub fn init(args: &InitArgs) -> anyhow::Result<u8> {
+    if args.path.exists() && !args.force {
+        anyhow::bail!(
+            "{} exists; pass --force to replace it, or name another file",
+            args.path.display()
+        );
+    }
+    std::fs::write(&args.path, crate::job::config::EXAMPLE)
+        .with_context(|| format!("cannot write {}", args.path.display()))?;
+    eprintln!(
+        "kvaudit: wrote {}; set `sources.paths` (or [log-analytics]) and `state`, then run `kvaudit run --config {}`",
+        args.path.display(),
+        args.path.display()
+    );
+    Ok(exit::OK)
+}
+
+/// Adds a boolean column saying whether each row is newly read, so the
+/// rows can be told apart once history and new events are merged and sorted.
+fn marked(mut frame: DataFrame, new: bool) -> PolarsResult<DataFrame> {
+    let column = Column::new_scalar("__new".into(), Scalar::from(new), frame.height());
+    frame.with_column(column)?;
+    Ok(frame)
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
+    let config = Config::load(&args.config)?;
+    let started = Utc::now();
+    let setup = Setup::load(&config.policies, &config.inventory)?;
+    let state = StateDir::open(&config.state)?;
+    if let Some(holder) = &state.stale_lock {
+        eprintln!(
+            "kvaudit: warning: the previous run ({holder}) did not finish; its work was not committed and is done again now"
+        );
+    }
+    let manifest = state.manifest()?;
+    let mut timer = StageTimer::new(config.timings);
+
+    // Ingest: only what earlier runs have not read.
+    let candidates = if config.paths.is_empty() {
+        Vec::new()
+    } else {
+        ingest::inputs::expand(&config.paths)?
+    };
+    let previous_marks = manifest
+        .as_ref()
+        .map(|m| m.files.clone())
+        .unwrap_or_default();
+    let mut plan = sources::plan(candidates, &previous_marks);
+    for name in &plan.rewritten {
+        eprintln!(
+            "kvaudit: warning: {name} changed since it was read (not by appending); it is read again whole, so its earlier records may be counted twice"
+        );
+    }
+    let progress = audit::progress_bar(&plan.inputs);
+    let mut ingested = ingest::ingest(&plan.inputs, &progress)?;
+    progress.finish_and_clear();
+    plan.record(&ingested.inputs);
+    let mut watermarks = manifest
+        .as_ref()
+        .map(|m| m.watermarks.clone())
+        .unwrap_or_default();
+    if let Some(la) = &config.log_analytics {
+        let mut pull = la.workspace.clone();
+        let known: Vec<&String> = pull
+            .workspaces
+            .iter()
+            .filter_map(|w| watermarks.get(w))
+            .collect();
+        if known.len() == pull.workspaces.len()
+            && let Some(since) = known.into_iter().min()
+        {
+            pull.since = since.clone();
+        }
+        let until = pull
+            .until
+            .clone()
+            .unwrap_or_else(|| (started - la.latency).to_rfc3339());
+        pull.until = Some(until.clone());
+        let pulled = super::pull::pull(&pull)?;
+        if pulled.pull.as_ref().is_none_or(|p| p.is_complete()) {
+            for workspace in &pull.workspaces {
+                watermarks.insert(workspace.clone(), until.clone());
+            }
+        }
+        ingested.merge(pulled)?;
+    }
+    timer.done("ingest");
+
+    // Analyse the new events with the history.
+    let history = history::load(&state, manifest.as_ref())?;
+    let mut prior = history.prior;
+    prior.fixed_learning = true;
+    let combined = ingest::combine(vec![
+        marked(history.events, false)?,
+        marked(ingested.events.clone(), true)?,
+    ])?;
+    let judged: Vec<bool> = combined
+        .column("__new")?
+        .bool()?
+        .iter()
+        .map(|v| v.unwrap_or(false))
+        .collect();
+    let combined = combined.drop("__new")?;
+    let judged_from = ingested
+        .events
+        .column("time")?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .min()
+        .unwrap_or(i64::MAX);
+    timer.done("history");
+    let scope = Scope {
+        events: &combined,
+        judged: Some(&judged),
+        judged_from: Some(judged_from),
+        prior: &prior,
+    };
+    let options = AnalysisOptions {
+        rates: config.rates,
+        min_observation_days: config.min_observation_days,
+        timings: config.timings,
+    };
+    let analysis = audit::analyse(&setup, &ingested.events, &scope, &options, &mut timer)?;
+    drop(combined);
+    let findings = &analysis.evaluation.findings;
+
+    // Report, then commit: a crash in between reads the same logs again.
+    let out = config.out_dir(started);
+    let outputs = Outputs {
+        out: &out,
+        formats: &config.formats,
+        json: config.json,
+        quiet: config.quiet,
+    };
+    let inputs_described = audit::describe_inputs(&config.paths, &ingested.inputs);
+    audit::report(
+        &outputs,
+        &ingested,
+        &analysis,
+        findings,
+        &setup,
+        &inputs_described,
+    )?;
+    timer.done("report");
+
+    let code = audit::exit_code(config.fail_on, config.strict, findings, &ingested);
+    if code == exit::INCOMPLETE {
+        // The missing slices are pulled again next run; committing would
+        // skip them (the watermark did not move) yet keep the rest twice.
+        eprintln!(
+            "kvaudit: the state was not updated: the next run reads the same time range again"
+        );
+        return Ok(code);
+    }
+    commit(
+        &state,
+        manifest.as_ref(),
+        prior,
+        &ingested,
+        plan,
+        watermarks,
+        &config,
+        findings,
+    )?;
+    timer.done("state");
+    Ok(code)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn commit(
+    state: &StateDir,
+    manifest: Option<&crate::job::state::Manifest>,
+    prior: crate::analyze::prior::Prior,
+    ingested: &Ingested,
+    plan: sources::FilePlan,
+    watermarks: std::collections::BTreeMap<String, String>,
+    config: &Config,
+    findings: &[crate::analyze::policy::Finding],
+) -> anyhow::Result<()> {
+    let mut next = state.next_generation(manifest);
+    history::save(
+        state,
+        manifest,
+        prior,
+        &ingested.events,
+        Retention::for_baseline(config.rates.baseline_days, i64::from(config.usage_days)),
+        &mut next,
+    )?;
+    next.write_json("findings", &findings)?;
+    next.manifest.files = plan.marks;
+    next.manifest.watermarks = watermarks;
+    state.commit(next)
+}

@@ -1,0 +1,371 @@
+//! The job's configuration file (`kvaudit run --config kvaudit.toml`).
+//!
+//! Every option of `kvaudit audit` has a key here, under the same name
+//! (`--baseline-days` is `rates.baseline-days`); `kvaudit init` writes
+//! [`EXAMPLE`], which names them all. Unknown keys are errors: a misspelt
+//! `fail-on` must not turn a failing compliance check into a passing one.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clap::ValueEnum;
+use serde::Deserialize;
+
+use crate::analyze::policy::PolicyOptions;
+use crate::analyze::policy::Severity;
+use crate::analyze::rates::RateOptions;
+use crate::cli::OutputFormat;
+use crate::commands::pull::WorkspaceArgs;
+use crate::ingest::azure_monitor::auth::AuthMode;
+
+/// The commented example `kvaudit init` writes.
+pub const EXAMPLE: &str = include_str!("kvaudit.example.toml");
+
+/// A configuration file, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Raw {
+    state: PathBuf,
+    #[serde(default = "default_out")]
+    out: String,
+    format: Option<Vec<String>>,
+    fail_on: Option<String>,
+    #[serde(default)]
+    strict: bool,
+    #[serde(default)]
+    quiet: bool,
+    #[serde(default)]
+    json: bool,
+    #[serde(default)]
+    timings: bool,
+    #[serde(default)]
+    inventory: Vec<PathBuf>,
+    min_observation_days: Option<u32>,
+    suppressions: Option<PathBuf>,
+    log_format: Option<String>,
+    #[serde(default)]
+    sources: RawSources,
+    log_analytics: Option<RawLogAnalytics>,
+    #[serde(default)]
+    policies: RawPolicies,
+    #[serde(default)]
+    rates: RawRates,
+    #[serde(default)]
+    history: RawHistory,
+}
+
+fn default_out() -> String {
+    "reports/{date}".to_owned()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSources {
+    #[serde(default)]
+    paths: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLogAnalytics {
+    workspaces: Vec<String>,
+    since: Option<String>,
+    until: Option<String>,
+    query: Option<PathBuf>,
+    auth: Option<String>,
+    endpoint: Option<String>,
+    ca_cert: Option<PathBuf>,
+    slice: Option<String>,
+    latency: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPolicies {
+    #[serde(default)]
+    dirs: Vec<PathBuf>,
+    #[serde(default = "yes")]
+    default_pack: bool,
+    entities: Option<PathBuf>,
+}
+
+impl Default for RawPolicies {
+    fn default() -> Self {
+        RawPolicies {
+            dirs: Vec::new(),
+            default_pack: true,
+            entities: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRates {
+    baseline_days: Option<u32>,
+    learning_days: Option<u32>,
+    max_secret_age: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawHistory {
+    usage_days: Option<u32>,
+    runs: Option<u32>,
+}
+
+/// A loaded configuration: paths resolved against the file's directory,
+/// values checked.
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub state: PathBuf,
+    /// Output directory pattern; `{date}` and `{time}` are the run's UTC
+    /// date (2026-11-26) and time (061500).
+    pub out: String,
+    pub formats: Vec<OutputFormat>,
+    pub fail_on: Option<Severity>,
+    pub strict: bool,
+    pub quiet: bool,
+    pub json: bool,
+    pub timings: bool,
+    pub inventory: Vec<PathBuf>,
+    pub min_observation_days: u32,
+    pub suppressions: Option<PathBuf>,
+    pub log_format: Option<String>,
+    pub paths: Vec<String>,
+    pub log_analytics: Option<LogAnalytics>,
+    pub policies: PolicyOptions,
+    pub rates: RateOptions,
+    /// Days of permission use kept for the least-privilege analysis.
+    pub usage_days: u32,
+    /// Runs kept in the trend history.
+    pub runs_kept: u32,
+}
+
+/// The Log Analytics source: the pull options, and how far behind now the
+/// job stops so that late-ingested records are not skipped.
+#[derive(Debug)]
+pub struct LogAnalytics {
+    pub workspace: WorkspaceArgs,
+    pub latency: chrono::Duration,
+}
+
+impl Config {
+    pub fn load(file: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(file).with_context(|| {
+            format!(
+                "cannot read the configuration {}; `kvaudit init` writes an example",
+                file.display()
+            )
+        })?;
+        Config::parse(&text, file)
+    }
+
+    /// Parses `text` as the contents of `file` (relative paths are relative
+    /// to the file's directory).
+    pub fn parse(text: &str, file: &Path) -> anyhow::Result<Config> {
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {}",
+                file.display(),
+                e.to_string().trim_end().replace("TOML parse error at ", "")
+            )
+        })?;
+        let base = file.parent().unwrap_or(Path::new("")).to_owned();
+        let resolve = |p: &Path| -> PathBuf {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            }
+        };
+        let bad = |key: &str, message: String| -> anyhow::Error {
+            anyhow::anyhow!("{}: `{key}`: {message}", file.display())
+        };
+        let formats = match raw.format {
+            None => vec![OutputFormat::Json, OutputFormat::Csv, OutputFormat::Html],
+            Some(names) => names
+                .iter()
+                .map(|n| OutputFormat::from_str(n, true))
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad("format", "use json, csv and/or html".into()))?,
+        };
+        let fail_on = raw
+            .fail_on
+            .map(|s| s.parse::<Severity>())
+            .transpose()
+            .map_err(|e| bad("fail-on", e))?;
+        if let Some(format) = &raw.log_format
+            && !["text", "json"].contains(&format.as_str())
+        {
+            bail!(bad("log-format", format!("`{format}`: use text or json")));
+        }
+        let log_analytics = raw
+            .log_analytics
+            .map(|la| -> anyhow::Result<LogAnalytics> {
+                if la.workspaces.is_empty() {
+                    bail!(bad(
+                        "log-analytics.workspaces",
+                        "name at least one workspace ID, or remove [log-analytics]".into()
+                    ));
+                }
+                let auth = match &la.auth {
+                    None => AuthMode::Auto,
+                    Some(a) => AuthMode::from_str(a, true).map_err(|_| {
+                        bad(
+                            "log-analytics.auth",
+                            format!(
+                                "`{a}`: use auto, managed-identity, workload-identity, azure-cli or client-secret"
+                            ),
+                        )
+                    })?,
+                };
+                let latency = match &la.latency {
+                    None => chrono::Duration::minutes(15),
+                    Some(text) => crate::ingest::azure_monitor::query::parse_duration_arg(text)
+                        .map_err(|e| bad("log-analytics.latency", format!("{e:#}")))?,
+                };
+                Ok(LogAnalytics {
+                    workspace: WorkspaceArgs {
+                        workspaces: la.workspaces,
+                        since: la.since.unwrap_or_else(|| "7d".to_owned()),
+                        until: la.until,
+                        query: la.query.as_deref().map(resolve),
+                        auth,
+                        endpoint: la.endpoint.unwrap_or_else(|| {
+                            crate::ingest::azure_monitor::client::PUBLIC_ENDPOINT.to_owned()
+                        }),
+                        ca_cert: la.ca_cert.as_deref().map(resolve),
+                        slice: la.slice.unwrap_or_else(|| "6h".to_owned()),
+                    },
+                    latency,
+                })
+            })
+            .transpose()?;
+        let paths: Vec<String> = raw
+            .sources
+            .paths
+            .iter()
+            .map(|p| resolve(Path::new(p)).display().to_string())
+            .collect();
+        if paths.is_empty() && log_analytics.is_none() {
+            bail!(
+                "{}: no sources: set `sources.paths` (log files, directories, globs) or a [log-analytics] workspace",
+                file.display()
+            );
+        }
+        let defaults = RateOptions::default();
+        let days = |v: Option<u32>, default: i64| v.map_or(default, i64::from);
+        let config = Config {
+            file: file.to_owned(),
+            state: resolve(&raw.state),
+            out: resolve(Path::new(&raw.out)).display().to_string(),
+            formats,
+            fail_on,
+            strict: raw.strict,
+            quiet: raw.quiet,
+            json: raw.json,
+            timings: raw.timings,
+            inventory: raw.inventory.iter().map(|p| resolve(p)).collect(),
+            min_observation_days: raw
+                .min_observation_days
+                .unwrap_or(crate::analyze::privilege::DEFAULT_MIN_OBSERVATION_DAYS),
+            suppressions: raw.suppressions.as_deref().map(resolve),
+            log_format: raw.log_format,
+            paths,
+            log_analytics,
+            policies: PolicyOptions {
+                default_pack: raw.policies.default_pack,
+                dirs: raw.policies.dirs.iter().map(|p| resolve(p)).collect(),
+                entities_file: raw.policies.entities.as_deref().map(resolve),
+            },
+            rates: RateOptions {
+                baseline_days: days(raw.rates.baseline_days, defaults.baseline_days),
+                learning_days: days(raw.rates.learning_days, defaults.learning_days),
+                max_secret_age_days: days(raw.rates.max_secret_age, defaults.max_secret_age_days),
+            },
+            usage_days: raw.history.usage_days.unwrap_or(90),
+            runs_kept: raw.history.runs.unwrap_or(90),
+        };
+        if config.rates.baseline_days < 1 {
+            bail!(bad("rates.baseline-days", "must be at least 1".into()));
+        }
+        Ok(config)
+    }
+
+    /// The output directory of a run at `now`.
+    pub fn out_dir(&self, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
+        let date: NaiveDate = now.date_naive();
+        PathBuf::from(
+            self.out
+                .replace("{date}", &date.format("%Y-%m-%d").to_string())
+                .replace("{time}", &now.format("%H%M%S").to_string()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<Config> {
+        Config::parse(text, Path::new("/etc/kvaudit/kvaudit.toml"))
+    }
+
+    #[test]
+    fn the_example_is_a_valid_configuration() {
+        let config = parse(EXAMPLE).unwrap();
+        assert_eq!(config.state, Path::new("/etc/kvaudit/state"));
+        assert_eq!(config.fail_on, Some(Severity::High));
+        assert_eq!(config.rates, RateOptions::default());
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_key_the_line_and_the_file() {
+        let error = parse("state = \"s\"\nfail_on = \"high\"\n[sources]\npaths = [\"logs\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("/etc/kvaudit/kvaudit.toml"), "{error}");
+        assert!(error.contains("line 2"), "{error}");
+        assert!(error.contains("unknown field `fail_on`"), "{error}");
+        let nested = parse("state = \"s\"\n[sources]\npaths = [\"logs\"]\n[rates]\nbaseline = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(nested.contains("unknown field `baseline`"), "{nested}");
+        assert!(nested.contains("line 5"), "{nested}");
+    }
+
+    #[test]
+    fn values_are_checked_with_the_key_named() {
+        let error = parse("state = \"s\"\nfail-on = \"severe\"\n[sources]\npaths = [\"l\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`fail-on`"), "{error}");
+        assert!(error.contains("unknown severity `severe`"), "{error}");
+        let error = parse("state = \"s\"\n").unwrap_err().to_string();
+        assert!(error.contains("no sources"), "{error}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file_and_out_takes_the_date() {
+        let config = parse(
+            "state = \"state\"\nout = \"reports/{date}\"\ninventory = [\"/abs/inv\"]\n[sources]\npaths = [\"logs/*.json\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.paths, ["/etc/kvaudit/logs/*.json"]);
+        assert_eq!(config.inventory, [PathBuf::from("/abs/inv")]);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T06:15:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            config.out_dir(now),
+            Path::new("/etc/kvaudit/reports/2026-11-26")
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! Which log files a run reads, and from where: a file already read is
+//! skipped, an append blob that grew is read from where the last run
+//! stopped, and a file that changed otherwise is read again whole.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::state::{FileMark, HEAD_BYTES};
+use crate::ingest::{Input, InputSummary};
+
+/// What to read this run, and what to remember of it.
+#[derive(Debug, Default)]
+pub struct FilePlan {
+    pub inputs: Vec<Input>,
+    /// Files read before and unchanged.
+    pub unchanged: usize,
+    /// Files read before that grew: read from their old end.
+    pub resumed: usize,
+    /// Files that changed in place (rewritten, truncated, or a gzip or
+    /// document that grew): read again whole, so their earlier records may
+    /// count twice; each is a warning.
+    pub rewritten: Vec<String>,
+    /// The marks to commit once the run's reports are written: the previous
+    /// marks, updated for each input as it is planned.
+    pub marks: BTreeMap<String, FileMark>,
+}
+
+/// SHA-256 (hex) of the first `len` bytes of the file (fewer at its end).
+fn head_hash(path: &Path, len: u64) -> std::io::Result<String> {
+    let mut head = Vec::new();
+    File::open(path)?.take(len).read_to_end(&mut head)?;
+    Ok(Sha256::digest(&head)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn newlines(path: &Path, start: u64, end: u64) -> std::io::Result<u32> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut reader = file.take(end - start);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut count = 0u32;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(count);
+        }
+        count += memchr::memchr_iter(b'\n', &buf[..n]).count() as u32;
+    }
+}
+
+/// Plans the reads of `candidates` against the marks of earlier runs.
+pub fn plan(candidates: Vec<Input>, previous: &BTreeMap<String, FileMark>) -> FilePlan {
+    let mut plan = FilePlan {
+        marks: previous.clone(),
+        ..FilePlan::default()
+    };
+    for input in candidates {
+        let Input::File(path) = &input else {
+            plan.inputs.push(input);
+            continue;
+        };
+        let name = input.name();
+        // A file that cannot be inspected is read whole: the reader then
+        // reports exactly what is wrong with it.
+        let Ok(size) = std::fs::metadata(path).map(|m| m.len()) else {
+            plan.marks.remove(&name);
+            plan.inputs.push(input);
+            continue;
+        };
+        let Some(old) = previous.get(&name) else {
+            plan.inputs.push(bounded(input, size));
+            continue;
+        };
+        let same_head =
+            head_hash(path, old.size.min(HEAD_BYTES)).ok().as_deref() == Some(old.head.as_str());
+        if same_head && size == old.size {
+            plan.unchanged += 1;
+            continue;
+        }
+        let appendable = old.layout.as_deref() == Some("json-lines");
+        if same_head && size > old.size && appendable {
+            plan.resumed += 1;
+            plan.inputs.push(Input::Range {
+                path: path.clone(),
+                start: old.size,
+                end: size,
+                first_line: old.lines + 1,
+            });
+            continue;
+        }
+        plan.rewritten.push(name);
+        plan.inputs.push(bounded(input, size));
+    }
+    plan
+}
+
+/// The file up to the size it had when planned: a blob still being
+/// appended to is read to that point now and from it next run, never twice.
+/// Parquet files are whole or nothing and stay as they are.
+fn bounded(input: Input, size: u64) -> Input {
+    match input {
+        Input::File(path) if !crate::ingest::parquet::is_parquet(&Input::File(path.clone())) => {
+            Input::Range {
+                path,
+                start: 0,
+                end: size,
+                first_line: 1,
+            }
+        }
+        other => other,
+    }
+}
+
+impl FilePlan {
+    /// Records what each input's read covered (after ingest).
+    pub fn record(&mut self, summaries: &[InputSummary]) {
+        let layouts: BTreeMap<&str, Option<&str>> = summaries
+            .iter()
+            .map(|s| (s.name.as_str(), s.layout))
+            .collect();
+        for input in &self.inputs {
+            let (path, start, end, lines_before) = match input {
+                Input::File(path) => {
+                    let Ok(size) = std::fs::metadata(path).map(|m| m.len()) else {
+                        continue;
+                    };
+                    (path, 0, size, 0)
+                }
+                Input::Range {
+                    path,
+                    start,
+                    end,
+                    first_line,
+                } => (path, *start, *end, first_line - 1),
+                Input::Stdin => continue,
+            };
+            let name = input.name();
+            // The rest of a file keeps the layout found when it was first read.
+            let layout = match input {
+                Input::Range { start, .. } if *start > 0 => {
+                    self.marks.get(&name).and_then(|m| m.layout.clone())
+                }
+                _ => layouts
+                    .get(name.as_str())
+                    .copied()
+                    .flatten()
+                    .map(str::to_owned),
+            };
+            let (Ok(head), Ok(lines)) = (
+                head_hash(path, end.min(HEAD_BYTES)),
+                newlines(path, start, end),
+            ) else {
+                continue;
+            };
+            self.marks.insert(
+                name,
+                FileMark {
+                    size: end,
+                    lines: lines_before + lines,
+                    layout,
+                    head,
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = "{\"time\":\"2026-11-20T10:00:00Z\",\"operationName\":\"SecretGet\"}\n";
+
+    #[test]
+    fn a_grown_blob_is_read_from_its_old_end_and_a_rewritten_one_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let blob = dir.path().join("PT1H.json");
+        std::fs::write(&blob, RECORD.repeat(3)).unwrap();
+        let first = plan(vec![Input::File(blob.clone())], &BTreeMap::new());
+        let whole = |len: usize| Input::Range {
+            path: blob.clone(),
+            start: 0,
+            end: len as u64,
+            first_line: 1,
+        };
+        assert_eq!(first.inputs, [whole(3 * RECORD.len())]);
+        let mut first = first;
+        first.record(&[InputSummary {
+            name: blob.display().to_string(),
+            layout: Some("json-lines"),
+            records_read: 3,
+            records_rejected: 0,
+        }]);
+        let marks = first.marks;
+        assert_eq!(marks.values().next().unwrap().lines, 3);
+
+        let again = plan(vec![Input::File(blob.clone())], &marks);
+        assert!(again.inputs.is_empty());
+        assert_eq!(again.unchanged, 1);
+
+        std::fs::write(&blob, RECORD.repeat(5)).unwrap();
+        let grown = plan(vec![Input::File(blob.clone())], &marks);
+        assert_eq!(
+            grown.inputs,
+            [Input::Range {
+                path: blob.clone(),
+                start: 3 * RECORD.len() as u64,
+                end: 5 * RECORD.len() as u64,
+                first_line: 4,
+            }]
+        );
+
+        std::fs::write(&blob, RECORD.replace("10:00", "11:00").repeat(5)).unwrap();
+        let rewritten = plan(vec![Input::File(blob.clone())], &marks);
+        assert_eq!(rewritten.inputs, [whole(5 * RECORD.len())]);
+        assert_eq!(rewritten.rewritten, [blob.display().to_string()]);
+    }
+}
