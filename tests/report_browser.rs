@@ -129,6 +129,7 @@ fn write_report(dir: &Path) -> PathBuf {
             generated_at: Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
             rate_rows: &[hostile_rate_row()],
             privilege: None,
+            job: None,
         },
     )
     .unwrap();

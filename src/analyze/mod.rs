@@ -6,3 +6,7 @@ pub mod overview;
 pub mod policy;
 pub mod privilege;
 pub mod rates;
+#[cfg(test)]
+pub(crate) mod sample_findings;
+pub mod suppressions;
+pub mod trends;

@@ -233,6 +233,7 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
         generated_at: generation_time()?,
         rate_rows: &evaluation.rate_rows,
         privilege: privilege.as_ref(),
+        job: None,
     };
     if args.format.contains(&OutputFormat::Csv) {
         write_csv(&args.out, &context)?;
