@@ -7,7 +7,7 @@ use super::policy::findings::{EventRef, FindingBuilder, Matched, RuleInfo, Who};
 use super::policy::{Category, Finding, Severity};
 
 /// 2026-11-20T10:00:00Z, in nanoseconds.
-const T0: i64 = 1_763_632_800_000_000_000;
+const T0: i64 = 1_795_168_800_000_000_000;
 const MINUTE: i64 = 60_000_000_000;
 
 pub fn secret_read_without_caching() -> RuleInfo {

@@ -171,86 +171,90 @@ struct RawSuppression {
     expires: Spanned<toml::Value>,
 }
 
-/// 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+/// The file being read, for errors that point at a line of it.
+struct Source<'a> {
+    file: &'a Path,
+    text: &'a str,
 }
 
-/// An error about the file, at the line of `span`.
-fn located(file: &Path, text: &str, span: Range<usize>, message: &str) -> anyhow::Error {
-    anyhow!(
-        "{}:{}: {message}",
-        file.display(),
-        line_of(text, span.start)
-    )
-}
-
-fn pattern(file: &Path, text: &str, key: &str, value: &Spanned<String>) -> anyhow::Result<Pattern> {
-    if value.get_ref().trim().is_empty() {
-        return Err(located(
-            file,
-            text,
-            value.span(),
-            &format!(
-                "`{key}` is empty: write a pattern (`*` matches anything) or leave `{key}` out"
-            ),
-        ));
+impl Source<'_> {
+    /// 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
     }
-    Pattern::new(value.get_ref()).map_err(|e| {
-        located(
-            file,
-            text,
-            value.span(),
-            &format!(
-                "`{key}` is not a valid pattern ({}): use `*`, `?` and `[...]` only, and close every `[`",
-                e.msg
-            ),
+
+    fn error(&self, span: Range<usize>, message: &str) -> anyhow::Error {
+        anyhow!(
+            "{}:{}: {message}",
+            self.file.display(),
+            self.line(span.start)
         )
-    })
-}
-
-fn required_text(
-    file: &Path,
-    text: &str,
-    key: &str,
-    value: Spanned<String>,
-) -> anyhow::Result<String> {
-    if value.get_ref().trim().is_empty() {
-        return Err(located(
-            file,
-            text,
-            value.span(),
-            &format!(
-                "`{key}` is empty: every suppression needs a `reason` and an `owner`, so that someone answers for it"
-            ),
-        ));
     }
-    Ok(value.into_inner())
-}
 
-fn expiry_date(file: &Path, text: &str, value: &Spanned<toml::Value>) -> anyhow::Result<NaiveDate> {
-    let date = match value.get_ref() {
-        toml::Value::Datetime(datetime) if datetime.time.is_none() && datetime.offset.is_none() => {
-            datetime.date.and_then(|d| {
-                NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-            })
+    /// The value, unless it is blank; `advice` says what to write instead.
+    fn non_empty<'v>(
+        &self,
+        key: &str,
+        value: &'v Spanned<String>,
+        advice: &str,
+    ) -> anyhow::Result<&'v str> {
+        let text = value.get_ref();
+        if text.trim().is_empty() {
+            return Err(self.error(value.span(), &format!("`{key}` is empty: {advice}")));
         }
-        toml::Value::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
-        _ => None,
-    };
-    date.ok_or_else(|| {
-        located(
-            file,
-            text,
-            value.span(),
-            "`expires` is not a date: write the last day the suppression applies, e.g. `expires = 2027-01-31`",
-        )
-    })
+        Ok(text)
+    }
+
+    fn pattern(&self, key: &str, value: &Spanned<String>) -> anyhow::Result<Pattern> {
+        let text = self.non_empty(
+            key,
+            value,
+            &format!("write a pattern (`*` matches anything) or leave `{key}` out"),
+        )?;
+        Pattern::new(text).map_err(|e| {
+            self.error(
+                value.span(),
+                &format!(
+                    "`{key}` is not a valid pattern ({}): use `*`, `?` and `[...]` only, and close every `[`",
+                    e.msg
+                ),
+            )
+        })
+    }
+
+    fn required_text(&self, key: &str, value: &Spanned<String>) -> anyhow::Result<String> {
+        let text = self.non_empty(
+            key,
+            value,
+            "every suppression needs a `reason` and an `owner`, so that someone answers for it",
+        )?;
+        Ok(text.to_owned())
+    }
+
+    fn expiry_date(&self, value: &Spanned<toml::Value>) -> anyhow::Result<NaiveDate> {
+        let date = match value.get_ref() {
+            toml::Value::Datetime(datetime)
+                if datetime.time.is_none() && datetime.offset.is_none() =>
+            {
+                datetime.date.and_then(|d| {
+                    NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+                })
+            }
+            toml::Value::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
+            _ => None,
+        };
+        date.ok_or_else(|| {
+            self.error(
+                value.span(),
+                "`expires` is not a date: write the last day the suppression applies, e.g. `expires = 2027-01-31`",
+            )
+        })
+    }
 }
 
 impl Suppressions {
@@ -264,6 +268,7 @@ impl Suppressions {
     /// Parses the text of a suppressions file; `file` names it in errors and
     /// in each entry's source.
     pub fn parse(text: &str, file: &Path) -> anyhow::Result<Suppressions> {
+        let source = Source { file, text };
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let message = e.message().trim_end_matches('\n');
             // Missing and unknown keys are what people get wrong in a file
@@ -274,7 +279,7 @@ impl Suppressions {
                 message.to_owned()
             };
             match e.span() {
-                Some(span) => located(file, text, span, &message),
+                Some(span) => source.error(span, &message),
                 None => anyhow!("{}: {message}", file.display()),
             }
         })?;
@@ -282,24 +287,21 @@ impl Suppressions {
             .suppress
             .into_iter()
             .map(|entry| {
-                let line = line_of(text, entry.span().start);
+                let line = source.line(entry.span().start);
                 let raw = entry.into_inner();
                 let optional = |key: &str, value: &Option<Spanned<String>>| {
-                    value
-                        .as_ref()
-                        .map(|v| pattern(file, text, key, v))
-                        .transpose()
+                    value.as_ref().map(|v| source.pattern(key, v)).transpose()
                 };
                 let patterns = Patterns {
-                    rule: pattern(file, text, "rule", &raw.rule)?,
+                    rule: source.pattern("rule", &raw.rule)?,
                     principal: optional("principal", &raw.principal)?,
                     vault: optional("vault", &raw.vault)?,
                     object: optional("object", &raw.object)?,
                 };
                 Ok(Suppression {
-                    expires: expiry_date(file, text, &raw.expires)?,
-                    reason: required_text(file, text, "reason", raw.reason)?,
-                    owner: required_text(file, text, "owner", raw.owner)?,
+                    expires: source.expiry_date(&raw.expires)?,
+                    reason: source.required_text("reason", &raw.reason)?,
+                    owner: source.required_text("owner", &raw.owner)?,
                     rule: raw.rule.into_inner(),
                     principal: raw.principal.map(Spanned::into_inner),
                     vault: raw.vault.map(Spanned::into_inner),

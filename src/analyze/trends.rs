@@ -277,7 +277,7 @@ mod tests {
         let applied = suppressions.apply(today, "2026-11-21".parse().unwrap());
         let trends = compare(Some(&yesterday), &applied.findings, &applied.suppressed);
         let purge = FindingSnapshot::of(&day[2]);
-        assert_eq!(trends.newly_suppressed, [purge.clone()]);
+        assert_eq!(trends.newly_suppressed, std::slice::from_ref(&purge));
         assert!(!trends.resolved.contains(&purge));
         assert_eq!(trends.resolved, [FindingSnapshot::of(&day[4])]);
         assert!(

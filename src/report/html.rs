@@ -68,7 +68,7 @@ pub struct ReportContext<'a> {
 }
 
 /// The templates, embedded; names ending in `.css` are not HTML-escaped.
-pub const TEMPLATES: [(&str, &str); 13] = [
+pub const TEMPLATES: [(&str, &str); 14] = [
     ("report.html", include_str!("../../templates/report.html")),
     ("report.css", include_str!("../../templates/report.css")),
     (
@@ -102,6 +102,10 @@ pub const TEMPLATES: [(&str, &str); 13] = [
     (
         "partials/data-quality.html",
         include_str!("../../templates/partials/data-quality.html"),
+    ),
+    (
+        "partials/finding-cells.html",
+        include_str!("../../templates/partials/finding-cells.html"),
     ),
     (
         "partials/since-last-run.html",
@@ -906,6 +910,10 @@ mod tests {
             "<tr class=\"suppressed-finding\" id=\"suppressed-{suppressed}\">"
         )));
         assert!(html.contains("owner alice@contoso.com · until <time datetime=\"2026-11-30\">2026-11-30</time> <span class=\"warn\">(expires in 9 days)</span>"));
+        // The identifying cells come from a macro: rendered once, not escaped twice.
+        assert!(html.contains("<td>Person read a secret value in a production vault<br>"));
+        assert!(html.contains("<td>Secret read on every request instead of cached<br>"));
+        assert!(!html.contains("&lt;td&gt;"));
         assert!(html.contains("<code>suppressions.toml:1</code>"));
         assert!(
             html.contains("<code>suppressions.toml:9</code>"),

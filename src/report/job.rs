@@ -53,17 +53,13 @@ pub struct JobReport<'a> {
     pub history: &'a [RunRecord],
 }
 
-/// A suppression as the reports show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A suppression as the reports show it: the entry as written (its
+/// patterns, reason, owner, `expires` as `YYYY-MM-DD`, `file` and `line`),
+/// and how it stands on the run's day.
+#[derive(Debug, Clone, Serialize)]
 pub struct SuppressionView {
-    pub rule: String,
-    pub principal: Option<String>,
-    pub vault: Option<String>,
-    pub object: Option<String>,
-    pub reason: String,
-    pub owner: String,
-    /// `YYYY-MM-DD`, the last day it applies.
-    pub expires: String,
+    #[serde(flatten)]
+    pub entry: Suppression,
     /// Days from the run's day to `expires`: negative once expired.
     pub expires_in_days: i64,
     /// `file:line` of the entry.
@@ -73,13 +69,7 @@ pub struct SuppressionView {
 impl SuppressionView {
     fn of(suppression: &Suppression, applied: &Applied) -> SuppressionView {
         SuppressionView {
-            rule: suppression.rule.clone(),
-            principal: suppression.principal.clone(),
-            vault: suppression.vault.clone(),
-            object: suppression.object.clone(),
-            reason: suppression.reason.clone(),
-            owner: suppression.owner.clone(),
-            expires: suppression.expires.format("%Y-%m-%d").to_string(),
+            entry: suppression.clone(),
             expires_in_days: (suppression.expires - applied.today).num_days(),
             source: suppression.source(),
         }
@@ -122,11 +112,15 @@ impl JobReport<'_> {
         SuppressionView::of(&self.suppressions.entries[index], self.applied)
     }
 
-    fn expired(&self) -> impl Iterator<Item = (SuppressionView, usize)> + '_ {
+    fn expired(&self) -> Vec<ExpiredView> {
         self.applied
             .expired
             .iter()
-            .map(|e| (self.suppression(e.suppression), e.findings))
+            .map(|e| ExpiredView {
+                suppression: self.suppression(e.suppression),
+                findings: e.findings,
+            })
+            .collect()
     }
 
     fn unused(&self) -> Vec<SuppressionView> {
@@ -161,13 +155,7 @@ pub fn job_view(job: &JobReport) -> anyhow::Result<JobView> {
                 suppression: job.suppression(s.suppression),
             })
             .collect(),
-        expired: job
-            .expired()
-            .map(|(suppression, findings)| ExpiredView {
-                suppression,
-                findings,
-            })
-            .collect(),
+        expired: job.expired(),
         unused: job.unused(),
         expires_soon_days: EXPIRES_SOON_DAYS,
     })
@@ -180,16 +168,10 @@ struct SuppressedJson<'a> {
 }
 
 #[derive(Serialize)]
-struct ExpiredJson {
-    suppression: SuppressionView,
-    findings: usize,
-}
-
-#[derive(Serialize)]
 struct SuppressionsJson<'a> {
     today: String,
     suppressed: Vec<SuppressedJson<'a>>,
-    expired: Vec<ExpiredJson>,
+    expired: Vec<ExpiredView>,
     unused: Vec<SuppressionView>,
 }
 
@@ -219,13 +201,7 @@ pub fn suppressions_json(job: &JobReport) -> anyhow::Result<Vec<u8>> {
                 suppression: job.suppression(s.suppression),
             })
             .collect(),
-        expired: job
-            .expired()
-            .map(|(suppression, findings)| ExpiredJson {
-                suppression,
-                findings,
-            })
-            .collect(),
+        expired: job.expired(),
         unused: job.unused(),
     })
 }
@@ -370,7 +346,10 @@ mod tests {
         let suppressed = &view.suppressed[0];
         assert_eq!(suppressed.finding.object.as_deref(), Some("db-password"));
         assert_eq!(suppressed.suppression.source, "suppressions.toml:1");
-        assert_eq!(suppressed.suppression.expires, "2026-11-30");
+        assert_eq!(
+            suppressed.suppression.entry.expires.to_string(),
+            "2026-11-30"
+        );
         assert_eq!(suppressed.suppression.expires_in_days, 9);
 
         assert_eq!(view.expired.len(), 1);
@@ -378,7 +357,7 @@ mod tests {
         assert_eq!(view.expired[0].suppression.expires_in_days, -20);
         assert_eq!(view.expired[0].findings, 2, "both purges are active again");
         assert_eq!(view.unused.len(), 1);
-        assert_eq!(view.unused[0].rule, "kv-vault-delete");
+        assert_eq!(view.unused[0].entry.rule, "kv-vault-delete");
     }
 
     #[test]
@@ -433,10 +412,12 @@ mod tests {
             suppressions["suppressed"][0]["suppression"]["owner"],
             "alice@contoso.com"
         );
-        assert_eq!(
-            suppressions["expired"][0]["suppression"]["rule"],
-            "kv-purge"
-        );
+        let expired = &suppressions["expired"][0]["suppression"];
+        assert_eq!(expired["rule"], "kv-purge");
+        assert_eq!(expired["vault"], "kv-dev-*");
+        assert_eq!(expired["expires"], "2026-11-01");
+        assert_eq!(expired["expires_in_days"], -20);
+        assert_eq!(expired["source"], "suppressions.toml:9");
         assert_eq!(suppressions["expired"][0]["findings"], 2);
         assert_eq!(suppressions["unused"][0]["rule"], "kv-vault-delete");
 
