@@ -15,10 +15,14 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use indicatif::ProgressBar;
 use kvaudit::analyze::overview::Overview;
+use kvaudit::analyze::policy::findings::finding_id;
 use kvaudit::analyze::policy::observations::RateRow;
 use kvaudit::analyze::policy::{Category, Evidence, Finding, Severity};
+use kvaudit::analyze::suppressions::{Applied, Suppressions};
+use kvaudit::analyze::trends::{FindingSnapshot, RunRecord, Trends, compare};
 use kvaudit::ingest::{self, Input};
 use kvaudit::report::html::{HTML_FILE, ReportContext, write_html};
+use kvaudit::report::job::JobReport;
 
 const CHROMIUM_CANDIDATES: [&str; 3] = [
     "/usr/bin/chromium",
@@ -104,6 +108,72 @@ fn hostile_rate_row() -> RateRow {
     }
 }
 
+/// A purge whose caller name is markup, suppressed by the job.
+fn hostile_purge() -> Finding {
+    let principal = "66666666-7777-4888-9999-000000000000";
+    Finding {
+        id: finding_id("kv-purge", principal, "kv-payments-prod", Some("old-key")),
+        rule: "kv-purge".into(),
+        title: "Object purged (permanently deleted)".into(),
+        principal_name: Some("<script>document.title='pwned-suppressed'</script>".into()),
+        object: Some("old-key".into()),
+        operations: vec!["KeyPurge".into()],
+        ..hostile_finding()
+    }
+}
+
+/// The scheduled job's part: its suppressions file, the previous run and
+/// the history carry markup too (reasons, owners, patterns, names).
+struct Job {
+    suppressions: Suppressions,
+    applied: Applied,
+    trends: Trends,
+    history: Vec<RunRecord>,
+}
+
+fn hostile_job(findings: Vec<Finding>) -> Job {
+    let text = r#"[[suppress]]
+rule = "kv-purge"
+reason = "<script>document.title='pwned-reason'</script>"
+owner = "<img src=x onerror=\"document.title='pwned-owner'\">"
+expires = 2099-12-31
+
+[[suppress]]
+rule = "kv-backup"
+vault = "<b>kv</b>*"
+reason = "restore drill"
+owner = "ops@contoso.com"
+expires = 2020-01-01
+"#;
+    let suppressions = Suppressions::parse(text, Path::new("suppressions.toml")).unwrap();
+    let applied = suppressions.apply(findings, "2026-11-21".parse().unwrap());
+    let gone = Finding {
+        id: "00000000000000aa".into(),
+        principal_name: Some("<script>document.title='pwned-resolved'</script>".into()),
+        ..hostile_finding()
+    };
+    let trends = compare(
+        Some(&[FindingSnapshot::of(&gone)]),
+        &applied.findings,
+        &applied.suppressed,
+    );
+    let history = [20, 21]
+        .map(|day| {
+            RunRecord::of(
+                Utc.with_ymd_and_hms(2026, 11, day, 2, 0, 0).unwrap(),
+                &applied,
+                &trends,
+            )
+        })
+        .to_vec();
+    Job {
+        suppressions,
+        applied,
+        trends,
+        history,
+    }
+}
+
 /// Renders a report of the shared test events plus the hostile ones into `dir`.
 fn write_report(dir: &Path) -> PathBuf {
     let inputs = [
@@ -112,7 +182,7 @@ fn write_report(dir: &Path) -> PathBuf {
     ];
     let ingested = ingest::ingest(&inputs, &ProgressBar::hidden()).unwrap();
     let overview = Overview::of(&ingested.events).unwrap();
-    let findings = [hostile_finding()];
+    let job = hostile_job(vec![hostile_finding(), hostile_purge()]);
     let policies = ["default pack (embedded)".to_owned()];
     let described = [
         "tests/data/same-events/PT1H.json".to_owned(),
@@ -123,12 +193,18 @@ fn write_report(dir: &Path) -> PathBuf {
         &ReportContext {
             ingested: &ingested,
             overview: &overview,
-            findings: &findings,
+            findings: &job.applied.findings,
             policies: &policies,
             inputs_described: &described,
             generated_at: Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
             rate_rows: &[hostile_rate_row()],
             privilege: None,
+            job: Some(&JobReport {
+                suppressions: &job.suppressions,
+                applied: &job.applied,
+                trends: &job.trends,
+                history: &job.history,
+            }),
         },
     )
     .unwrap();
@@ -258,8 +334,11 @@ fn report_renders_offline_with_every_section_and_chart_and_runs_no_hostile_conte
     for section in [
         "run",
         "findings-overview",
+        "since-last-run",
         "activity",
         "findings",
+        "suppressed",
+        "expired-suppressions",
         "identities",
         "data-quality",
     ] {
@@ -273,6 +352,7 @@ fn report_renders_offline_with_every_section_and_chart_and_runs_no_hostile_conte
         "chart-outcomes",
         "chart-identities",
         "chart-heatmap",
+        "chart-findings-trend",
     ] {
         assert!(
             dom.contains(&format!("id=\"{chart}\"")),
@@ -285,8 +365,8 @@ fn report_renders_offline_with_every_section_and_chart_and_runs_no_hostile_conte
     }
     assert_eq!(
         dom.matches("<svg role=\"img\"").count(),
-        4,
-        "four inline SVG charts"
+        5,
+        "five inline SVG charts"
     );
     assert!(
         dom.contains("id=\"finding-0123456789abcdef\""),
@@ -329,6 +409,11 @@ fn report_renders_offline_with_every_section_and_chart_and_runs_no_hostile_conte
         "javascript:document.title='pwned-message'",
         "app:&lt;script&gt;document.title='pwned-rate'&lt;/script&gt;",
         "&lt;svg onload=\"document.title='pwned-rate-object'\"&gt;",
+        "&lt;script&gt;document.title='pwned-suppressed'&lt;/script&gt;",
+        "&lt;script&gt;document.title='pwned-reason'&lt;/script&gt;",
+        "&lt;img src=x onerror=\"document.title='pwned-owner'\"&gt;",
+        "&lt;b&gt;kv&lt;/b&gt;*",
+        "&lt;script&gt;document.title='pwned-resolved'&lt;/script&gt;",
     ] {
         assert!(
             dom.contains(shown),

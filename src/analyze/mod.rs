@@ -7,3 +7,7 @@ pub mod policy;
 pub mod prior;
 pub mod privilege;
 pub mod rates;
+#[cfg(test)]
+pub(crate) mod sample_findings;
+pub mod suppressions;
+pub mod trends;

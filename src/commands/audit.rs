@@ -26,6 +26,7 @@ use crate::ingest::{self, Ingested, Input};
 use crate::report::csv::{write_csv, write_unused_permissions};
 use crate::report::findings::write_findings;
 use crate::report::html::{ReportContext, write_html};
+use crate::report::job::{JobReport, write_job_reports};
 use crate::report::rates::write_rates_csv;
 use crate::report::summary::Summary;
 use crate::report::terminal;
@@ -288,6 +289,7 @@ pub fn report(
     findings: &[Finding],
     setup: &Setup,
     inputs_described: &[String],
+    job: Option<&JobReport<'_>>,
 ) -> anyhow::Result<()> {
     let out = outputs.out;
     Summary::new(ingested, &analysis.overview).write(out)?;
@@ -303,6 +305,7 @@ pub fn report(
         generated_at: generation_time()?,
         rate_rows: &analysis.evaluation.rate_rows,
         privilege: analysis.privilege.as_ref(),
+        job,
     };
     if outputs.formats.contains(&OutputFormat::Csv) {
         write_csv(out, &context)?;
@@ -313,6 +316,9 @@ pub fn report(
     }
     if outputs.formats.contains(&OutputFormat::Html) {
         write_html(out, &context)?;
+    }
+    if let Some(job) = job {
+        write_job_reports(out, job)?;
     }
 
     if outputs.json {
@@ -408,6 +414,7 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
         findings,
         &setup,
         &inputs_described,
+        None,
     )?;
     timer.done("report");
     Ok(exit_code(args.fail_on, args.strict, findings, &ingested))

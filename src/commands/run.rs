@@ -14,12 +14,19 @@ use clap::Args;
 use polars::prelude::*;
 
 use super::audit::{self, AnalysisOptions, Outputs, Scope, Setup, StageTimer};
+use crate::analyze::suppressions::Suppressions;
+use crate::analyze::trends::{self, FindingSnapshot, RunRecord};
 use crate::cli::exit;
-use crate::ingest::{self, Ingested};
+use crate::ingest;
 use crate::job::config::Config;
 use crate::job::history::{self, Retention};
 use crate::job::sources;
 use crate::job::state::StateDir;
+use crate::report::job::JobReport;
+
+/// State documents: the last run's active findings, and the run history.
+const FINDINGS: &str = "findings";
+const RUNS: &str = "runs";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -164,7 +171,44 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
     };
     let analysis = audit::analyse(&setup, &ingested.events, &scope, &options, &mut timer)?;
     drop(combined);
-    let findings = &analysis.evaluation.findings;
+
+    // Suppressions and the comparison with the previous run.
+    let suppressions = match &config.suppressions {
+        Some(path) => Suppressions::load(path)?,
+        None => Suppressions::default(),
+    };
+    let applied = suppressions.apply(analysis.evaluation.findings.clone(), started.date_naive());
+    let previous: Option<Vec<FindingSnapshot>> = match &manifest {
+        Some(m) => state.read_json(m, FINDINGS)?,
+        None => None,
+    };
+    let trends = trends::compare(previous.as_deref(), &applied.findings, &applied.suppressed);
+    let mut runs: Vec<RunRecord> = match &manifest {
+        Some(m) => state.read_json(m, RUNS)?.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    trends::append_history(
+        &mut runs,
+        RunRecord::of(started, &applied, &trends),
+        config.runs_kept as usize,
+    );
+    for expired in &applied.expired {
+        let s = &suppressions.entries[expired.suppression];
+        eprintln!(
+            "kvaudit: warning: {}: the suppression of `{}` (owner {}) expired on {}; its {} finding(s) are reported again",
+            s.source(),
+            s.rule,
+            s.owner,
+            s.expires,
+            expired.findings
+        );
+    }
+    let job = JobReport {
+        suppressions: &suppressions,
+        applied: &applied,
+        trends: &trends,
+        history: &runs,
+    };
 
     // Report, then commit: a crash in between reads the same logs again.
     let out = config.out_dir(started);
@@ -179,13 +223,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         &outputs,
         &ingested,
         &analysis,
-        findings,
+        &applied.findings,
         &setup,
         &inputs_described,
+        Some(&job),
     )?;
     timer.done("report");
 
-    let code = audit::exit_code(config.fail_on, config.strict, findings, &ingested);
+    let code = audit::exit_code(config.fail_on, config.strict, &applied.findings, &ingested);
     if code == exit::INCOMPLETE {
         // The missing slices are pulled again next run; committing would
         // skip them (the watermark did not move) yet keep the rest twice.
@@ -194,42 +239,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         );
         return Ok(code);
     }
-    commit(
+    let mut next = state.next_generation(manifest.as_ref());
+    history::save(
         &state,
         manifest.as_ref(),
-        prior,
-        &ingested,
-        plan,
-        watermarks,
-        &config,
-        findings,
-    )?;
-    timer.done("state");
-    Ok(code)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn commit(
-    state: &StateDir,
-    manifest: Option<&crate::job::state::Manifest>,
-    prior: crate::analyze::prior::Prior,
-    ingested: &Ingested,
-    plan: sources::FilePlan,
-    watermarks: std::collections::BTreeMap<String, String>,
-    config: &Config,
-    findings: &[crate::analyze::policy::Finding],
-) -> anyhow::Result<()> {
-    let mut next = state.next_generation(manifest);
-    history::save(
-        state,
-        manifest,
         prior,
         &ingested.events,
         Retention::for_baseline(config.rates.baseline_days, i64::from(config.usage_days)),
         &mut next,
     )?;
-    next.write_json("findings", &findings)?;
+    let snapshot: Vec<FindingSnapshot> = applied.findings.iter().map(FindingSnapshot::of).collect();
+    next.write_json(FINDINGS, &snapshot)?;
+    next.write_json(RUNS, &runs)?;
     next.manifest.files = plan.marks;
     next.manifest.watermarks = watermarks;
-    state.commit(next)
+    state.commit(next)?;
+    timer.done("state");
+    Ok(code)
 }

@@ -22,6 +22,8 @@ use serde::Serialize;
 use crate::analyze::activity::{
     Activity, Bucket, HourOfWeek, IdentityRow, OutcomeClass, Series, Timeline,
 };
+use crate::analyze::policy::Severity;
+use crate::analyze::trends::RunRecord;
 
 /// Chart width and height in SVG user units; the page scales them to fit.
 pub const WIDTH: u32 = 960;
@@ -546,6 +548,105 @@ pub fn top_identities(top: &[&IdentityRow]) -> anyhow::Result<Chart> {
     )
 }
 
+/// The stylesheet's severity colours (`--critical` ... `--info`), most severe first.
+const SEVERITY_COLOURS: [(Severity, RGBColor); 5] = [
+    (Severity::Critical, RGBColor(127, 0, 0)),
+    (Severity::High, RGBColor(192, 57, 43)),
+    (Severity::Medium, RGBColor(213, 94, 0)),
+    (Severity::Low, RGBColor(0, 114, 178)),
+    (Severity::Info, RGBColor(107, 114, 128)),
+];
+
+/// The scheduled job's findings over its runs: active findings per severity
+/// in the upper panel, new and resolved findings per run below. One point
+/// per run; needs at least two runs to draw a line.
+pub fn findings_trend(history: &[RunRecord]) -> anyhow::Result<Chart> {
+    let (first, last) = match history {
+        [first, .., last] => (first, last),
+        _ => return Err(anyhow!("a trend needs at least two runs")),
+    };
+    let starts = history
+        .iter()
+        .map(|r| {
+            DateTime::parse_from_rfc3339(&r.run_at)
+                .ok()
+                .and_then(|t| t.timestamp_nanos_opt())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "the run history has a run time that is not RFC 3339: `{}`",
+                        r.run_at
+                    )
+                })
+        })
+        .collect::<anyhow::Result<Vec<i64>>>()?;
+    // One point per run, drawn at even spacing whatever the gaps between
+    // runs: draw_lines places points by index and labels them by day.
+    let timeline = Timeline {
+        bucket: Bucket::Day,
+        starts,
+    };
+    let series =
+        |value: &dyn Fn(&RunRecord) -> u64| history.iter().map(value).collect::<Vec<u64>>();
+    let per_severity: Vec<(Severity, RGBColor, Vec<u64>)> = SEVERITY_COLOURS
+        .iter()
+        .map(|(severity, colour)| {
+            let name = severity.as_str();
+            let counts = series(&|r| r.by_severity.get(name).copied().unwrap_or(0));
+            (*severity, *colour, counts)
+        })
+        .collect();
+    let active: Vec<(String, &[u64], RGBColor)> = per_severity
+        .iter()
+        .map(|(severity, colour, counts)| {
+            (severity.as_str().to_owned(), counts.as_slice(), *colour)
+        })
+        .collect();
+    let new = series(&|r| r.new);
+    let resolved = series(&|r| r.resolved);
+    let changes = [
+        ("new".to_owned(), new.as_slice(), PALETTE[1]),
+        ("resolved".to_owned(), resolved.as_slice(), PALETTE[2]),
+    ];
+
+    let day = |r: &RunRecord| r.run_at.get(..10).unwrap_or(&r.run_at).to_owned();
+    let mut description = format!(
+        "Findings of the scheduled job's last {} runs, from {} to {}. Upper panel: active findings per severity; lower panel: new and resolved findings per run. Latest run: {}",
+        history.len(),
+        day(first),
+        day(last),
+        count(last.active(), "active finding"),
+    );
+    let latest: Vec<String> = per_severity
+        .iter()
+        .map(|(severity, _, counts)| format!("{severity} {}", counts.last().copied().unwrap_or(0)))
+        .collect();
+    let _ = write!(
+        description,
+        " ({}), {} new, {} resolved, {} suppressed.",
+        latest.join(", "),
+        thousands(last.new),
+        thousands(last.resolved),
+        thousands(last.suppressed)
+    );
+    let _ = write!(
+        description,
+        " Over all runs: {} new, {} resolved.",
+        thousands(new.iter().sum()),
+        thousands(resolved.iter().sum())
+    );
+    render(
+        "chart-findings-trend",
+        "Findings per run",
+        description,
+        (WIDTH, HEIGHT + 80),
+        |root| {
+            let (upper, lower) = root.split_vertically(HEIGHT - 90);
+            draw_lines(&upper, &timeline, &active, "active findings", false)?;
+            draw_lines(&lower, &timeline, &changes, "per run", true)
+        },
+    )
+}
+
 pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// Colour of a heatmap cell: white to dark blue, square-root scaled so that
@@ -815,6 +916,60 @@ mod tests {
         let mut empty = activity();
         empty.timeline.starts.clear();
         assert!(activity_charts(&empty).unwrap().is_empty());
+    }
+
+    fn run(day: u32, new: u64, resolved: u64, high: u64) -> RunRecord {
+        RunRecord {
+            run_at: format!("2026-11-{day:02}T02:00:00Z"),
+            new,
+            open: (high + 2).saturating_sub(new),
+            resolved,
+            suppressed: 1,
+            by_severity: [("high".to_owned(), high), ("medium".to_owned(), 2)].into(),
+        }
+    }
+
+    #[test]
+    fn the_trend_chart_draws_every_severity_and_says_what_it_shows() {
+        let history: Vec<RunRecord> = (1..=20)
+            .map(|d| run(d, d as u64 % 3, 1, 5 + d as u64))
+            .collect();
+        let chart = findings_trend(&history).unwrap();
+        assert_eq!(chart.id, "chart-findings-trend");
+        assert!(chart.svg.starts_with("<svg role=\"img\""));
+        for name in [
+            "critical", "high", "medium", "low", "info", "new", "resolved",
+        ] {
+            assert!(
+                chart.svg.contains(&format!(">\n{name}\n</text>")),
+                "legend {name}"
+            );
+        }
+        assert!(chart.svg.contains("2026-11-"), "days on the x axis");
+        assert!(
+            chart
+                .description
+                .contains("last 20 runs, from 2026-11-01 to 2026-11-20"),
+            "{}",
+            chart.description
+        );
+        assert!(
+            chart
+                .description
+                .contains("Latest run: 27 active findings (critical 0, high 25, medium 2, low 0, info 0), 2 new, 1 resolved, 1 suppressed."),
+            "{}",
+            chart.description
+        );
+        assert_eq!(chart, findings_trend(&history).unwrap(), "deterministic");
+    }
+
+    #[test]
+    fn the_trend_chart_needs_two_runs_with_valid_times() {
+        assert!(findings_trend(&[run(1, 1, 0, 1)]).is_err());
+        let mut history = vec![run(1, 1, 0, 1), run(2, 0, 0, 1)];
+        history[1].run_at = "yesterday".into();
+        let error = findings_trend(&history).unwrap_err().to_string();
+        assert!(error.contains("`yesterday`"), "{error}");
     }
 
     #[test]

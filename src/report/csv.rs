@@ -1,6 +1,7 @@
-//! `findings.csv` and `identities.csv`: the report's tables for spreadsheets.
+//! `findings.csv`, `identities.csv` and the other tables of a report, for
+//! spreadsheets.
 //!
-//! Both files are UTF-8, comma-separated, quoted where needed, with a header
+//! Every file is UTF-8, comma-separated, quoted where needed, with a header
 //! row (written even when there are no rows). Lists inside a cell are joined
 //! with `;` (client applications with ` | `, because user agents contain `;`).
 //! Times are RFC 3339 UTC. The same run over the same inputs writes the same
@@ -34,6 +35,23 @@
 //! | `evidence_times` | times of up to 10 example events, `;`-separated |
 //! | `evidence_sources` | their `file:line`, `;`-separated, same order |
 //! | `evidence_correlation_ids` | their correlation ids (empty where none), `;`-separated, same order |
+//!
+//!
+//! In a run of the scheduled job (`kvaudit run`), a last column follows:
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `status` | `new` (not active in the previous run) or `open` (active then too) |
+//!
+//! # `suppressed.csv`
+//! Written by the scheduled job ([`crate::report::job`]): one row per finding
+//! a live suppression covers, with the columns of `findings.csv`, then:
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `suppression_reason`, `suppression_owner` | why, and who answers for it |
+//! | `suppression_expires` | the last day it applies, `YYYY-MM-DD` |
+//! | `suppression_source` | `file:line` of the entry in the suppressions file |
 //!
 //! # `identities.csv`
 //! One row per caller (object id and identity kind), most events first:
@@ -70,6 +88,7 @@
 //! | `provisional` | `true` when the period is shorter than `--min-observation-days` |
 //! | `recommendation` | the `az` command(s) that apply the recommended grant, or why none is made |
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
@@ -78,6 +97,8 @@ use crate::analyze::activity::{IdentityRow, identity_inventory};
 use crate::analyze::policy::Finding;
 use crate::analyze::policy::findings::sort_findings;
 use crate::analyze::privilege::UnusedPermission;
+use crate::analyze::suppressions::Suppression;
+use crate::analyze::trends::Status;
 use crate::report::html::ReportContext;
 use crate::report::summary::write_atomically;
 
@@ -124,6 +145,17 @@ pub const FINDINGS_COLUMNS: [&str; 19] = [
     "evidence_correlation_ids",
 ];
 
+/// Last column of `findings.csv` in a scheduled run.
+pub const STATUS_COLUMN: &str = "status";
+
+/// The suppression's columns of `suppressed.csv`, after the finding's.
+pub const SUPPRESSION_COLUMNS: [&str; 4] = [
+    "suppression_reason",
+    "suppression_owner",
+    "suppression_expires",
+    "suppression_source",
+];
+
 pub const IDENTITIES_COLUMNS: [&str; 14] = [
     "principal_id",
     "display_name",
@@ -150,14 +182,18 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn to_csv<const N: usize>(
-    header: [&str; N],
-    rows: impl Iterator<Item = [String; N]>,
+fn to_csv<R: AsRef<[String]>>(
+    header: &[&str],
+    rows: impl Iterator<Item = R>,
 ) -> anyhow::Result<Vec<u8>> {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
     writer.write_record(header)?;
     for row in rows {
-        writer.write_record(row.iter().map(|cell| neutralise(cell).into_owned()))?;
+        writer.write_record(
+            row.as_ref()
+                .iter()
+                .map(|cell| neutralise(cell).into_owned()),
+        )?;
     }
     writer.into_inner().context("cannot finish a CSV file")
 }
@@ -166,37 +202,83 @@ fn opt(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
 
+/// One finding's cells, in [`FINDINGS_COLUMNS`] order.
+fn finding_cells(f: &Finding) -> [String; 19] {
+    let evidence = |part: fn(&crate::analyze::policy::Evidence) -> String| {
+        f.evidence.iter().map(part).collect::<Vec<_>>().join(";")
+    };
+    [
+        f.id.clone(),
+        f.severity.as_str().to_owned(),
+        f.category.as_str().to_owned(),
+        f.rule.clone(),
+        f.title.clone(),
+        opt(&f.principal),
+        opt(&f.principal_name),
+        f.principal_kind.clone(),
+        f.vault.clone(),
+        opt(&f.object),
+        f.operations.join(";"),
+        f.first_seen.clone(),
+        f.last_seen.clone(),
+        f.event_count.to_string(),
+        f.message.clone(),
+        f.remediation.clone(),
+        evidence(|e| e.time.clone()),
+        evidence(|e| e.source.clone()),
+        evidence(|e| opt(&e.correlation_id)),
+    ]
+}
+
 /// `findings.csv`, sorted like `findings.json`.
 pub fn findings_csv(findings: &[Finding]) -> anyhow::Result<Vec<u8>> {
     let mut sorted = findings.to_vec();
     sort_findings(&mut sorted);
+    to_csv(&FINDINGS_COLUMNS, sorted.iter().map(finding_cells))
+}
+
+/// `findings.csv` of a scheduled run: [`FINDINGS_COLUMNS`], then `status`
+/// (`new` or `open`). The column comes last so that the columns a plain
+/// audit writes keep their places.
+pub fn findings_csv_with_status(
+    findings: &[Finding],
+    statuses: &BTreeMap<String, Status>,
+) -> anyhow::Result<Vec<u8>> {
+    let mut sorted = findings.to_vec();
+    sort_findings(&mut sorted);
+    let header: Vec<&str> = FINDINGS_COLUMNS
+        .into_iter()
+        .chain([STATUS_COLUMN])
+        .collect();
     to_csv(
-        FINDINGS_COLUMNS,
+        &header,
         sorted.iter().map(|f| {
-            let evidence = |part: fn(&crate::analyze::policy::Evidence) -> String| {
-                f.evidence.iter().map(part).collect::<Vec<_>>().join(";")
-            };
-            [
-                f.id.clone(),
-                f.severity.as_str().to_owned(),
-                f.category.as_str().to_owned(),
-                f.rule.clone(),
-                f.title.clone(),
-                opt(&f.principal),
-                opt(&f.principal_name),
-                f.principal_kind.clone(),
-                f.vault.clone(),
-                opt(&f.object),
-                f.operations.join(";"),
-                f.first_seen.clone(),
-                f.last_seen.clone(),
-                f.event_count.to_string(),
-                f.message.clone(),
-                f.remediation.clone(),
-                evidence(|e| e.time.clone()),
-                evidence(|e| e.source.clone()),
-                evidence(|e| opt(&e.correlation_id)),
-            ]
+            let status = statuses.get(&f.id).map_or("", |s| s.as_str());
+            let mut row = finding_cells(f).to_vec();
+            row.push(status.to_owned());
+            row
+        }),
+    )
+}
+
+/// `suppressed.csv`: each suppressed finding ([`FINDINGS_COLUMNS`]) with the
+/// suppression that took it ([`SUPPRESSION_COLUMNS`]), in the order given.
+pub fn suppressed_csv(suppressed: &[(&Finding, &Suppression)]) -> anyhow::Result<Vec<u8>> {
+    let header: Vec<&str> = FINDINGS_COLUMNS
+        .into_iter()
+        .chain(SUPPRESSION_COLUMNS)
+        .collect();
+    to_csv(
+        &header,
+        suppressed.iter().map(|(finding, suppression)| {
+            let mut row = finding_cells(finding).to_vec();
+            row.extend([
+                suppression.reason.clone(),
+                suppression.owner.clone(),
+                suppression.expires.format("%Y-%m-%d").to_string(),
+                suppression.source(),
+            ]);
+            row
         }),
     )
 }
@@ -204,7 +286,7 @@ pub fn findings_csv(findings: &[Finding]) -> anyhow::Result<Vec<u8>> {
 /// `identities.csv`, most events first.
 pub fn identities_csv(identities: &[IdentityRow]) -> anyhow::Result<Vec<u8>> {
     to_csv(
-        IDENTITIES_COLUMNS,
+        &IDENTITIES_COLUMNS,
         identities.iter().map(|i| {
             [
                 opt(&i.principal_id),
@@ -238,7 +320,7 @@ pub fn unused_permissions_csv(rows: &[UnusedPermission]) -> anyhow::Result<Vec<u
         ))
     });
     to_csv(
-        UNUSED_PERMISSIONS_COLUMNS,
+        &UNUSED_PERMISSIONS_COLUMNS,
         sorted.iter().map(|r| {
             [
                 r.vault.clone(),
@@ -268,11 +350,16 @@ pub fn write_unused_permissions(dir: &Path, rows: &[UnusedPermission]) -> anyhow
     )
 }
 
-/// Writes `DIR/findings.csv` and `DIR/identities.csv` (atomically, creating `DIR`).
+/// Writes `DIR/findings.csv` (with its `status` column when the context has
+/// a job report) and `DIR/identities.csv` (atomically, creating `DIR`).
 pub fn write_csv(dir: &Path, ctx: &ReportContext) -> anyhow::Result<()> {
     let identities = identity_inventory(&ctx.ingested.events)
         .context("cannot list the identities for identities.csv")?;
-    write_atomically(&dir.join(FINDINGS_CSV), &findings_csv(ctx.findings)?)?;
+    let findings = match ctx.job {
+        Some(job) => findings_csv_with_status(ctx.findings, &job.trends.statuses)?,
+        None => findings_csv(ctx.findings)?,
+    };
+    write_atomically(&dir.join(FINDINGS_CSV), &findings)?;
     write_atomically(&dir.join(IDENTITIES_CSV), &identities_csv(&identities)?)
 }
 
@@ -363,6 +450,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_scheduled_run_adds_the_status_as_the_last_column() {
+        use crate::analyze::trends::Status;
+        let findings = [
+            finding("b-rule", Severity::Low, "dana@contoso.com"),
+            finding("a-rule", Severity::Critical, "erin@contoso.com"),
+        ];
+        let statuses = BTreeMap::from([
+            ("a-rule-id".to_owned(), Status::New),
+            ("b-rule-id".to_owned(), Status::Open),
+        ]);
+        let rows = parse(&findings_csv_with_status(&findings, &statuses).unwrap());
+        assert_eq!(rows[0][..FINDINGS_COLUMNS.len()], FINDINGS_COLUMNS);
+        assert_eq!(rows[0].last().unwrap(), STATUS_COLUMN);
+        let plain = parse(&findings_csv(&findings).unwrap());
+        for (with_status, without) in rows.iter().zip(&plain).skip(1) {
+            assert_eq!(with_status[..FINDINGS_COLUMNS.len()], without[..]);
+        }
+        let status: Vec<_> = rows[1..]
+            .iter()
+            .map(|r| r.last().unwrap().as_str())
+            .collect();
+        assert_eq!(status, ["new", "open"]);
     }
 
     #[test]

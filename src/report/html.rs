@@ -39,6 +39,7 @@ use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObserv
 use crate::analyze::rates::COUNTS;
 use crate::ingest::Ingested;
 use crate::report::charts::{self, Chart, thousands};
+use crate::report::job::{JobReport, JobView, job_view};
 use crate::report::summary::write_atomically;
 
 /// File name of the HTML report inside the output directory.
@@ -61,10 +62,13 @@ pub struct ReportContext<'a> {
     pub rate_rows: &'a [RateRow],
     /// The least-privilege analysis, when the run had an inventory.
     pub privilege: Option<&'a PrivilegeAnalysis>,
+    /// Trends and suppressions of a scheduled run (`kvaudit run`); `None`
+    /// for `kvaudit audit`. With one, `findings` are the active findings.
+    pub job: Option<&'a JobReport<'a>>,
 }
 
 /// The templates, embedded; names ending in `.css` are not HTML-escaped.
-pub const TEMPLATES: [(&str, &str); 10] = [
+pub const TEMPLATES: [(&str, &str); 14] = [
     ("report.html", include_str!("../../templates/report.html")),
     ("report.css", include_str!("../../templates/report.css")),
     (
@@ -99,6 +103,22 @@ pub const TEMPLATES: [(&str, &str); 10] = [
         "partials/data-quality.html",
         include_str!("../../templates/partials/data-quality.html"),
     ),
+    (
+        "partials/finding-cells.html",
+        include_str!("../../templates/partials/finding-cells.html"),
+    ),
+    (
+        "partials/since-last-run.html",
+        include_str!("../../templates/partials/since-last-run.html"),
+    ),
+    (
+        "partials/suppressed.html",
+        include_str!("../../templates/partials/suppressed.html"),
+    ),
+    (
+        "partials/expired-suppressions.html",
+        include_str!("../../templates/partials/expired-suppressions.html"),
+    ),
 ];
 
 /// One part of the page body, with its entry in the table of contents.
@@ -125,12 +145,33 @@ pub fn sections(view: &View) -> Vec<Section> {
             "Findings by severity and category",
             "partials/findings-overview.html",
         ),
-        section("activity", "Activity", "partials/activity.html"),
     ];
+    if view.job.is_some() {
+        sections.push(section(
+            "since-last-run",
+            "Since the last run",
+            "partials/since-last-run.html",
+        ));
+    }
+    sections.push(section("activity", "Activity", "partials/activity.html"));
     if !view.rates.rows.is_empty() {
         sections.push(section("rates", "Abnormal rates", "partials/rates.html"));
     }
     sections.push(section("findings", "Findings", "partials/findings.html"));
+    if let Some(job) = &view.job {
+        sections.push(section(
+            "suppressed",
+            "Suppressed findings",
+            "partials/suppressed.html",
+        ));
+        if !job.expired.is_empty() {
+            sections.push(section(
+                "expired-suppressions",
+                "Expired suppressions",
+                "partials/expired-suppressions.html",
+            ));
+        }
+    }
     if view.privilege.is_some() {
         sections.push(section(
             "least-privilege",
@@ -307,6 +348,8 @@ pub struct FindingView {
     pub evidence: Vec<EvidenceView>,
     pub message: String,
     pub remediation: String,
+    /// `new` or `open` against the scheduled job's previous run; `None` outside the job.
+    pub status: Option<&'static str>,
 }
 
 impl From<&Finding> for FindingView {
@@ -337,6 +380,7 @@ impl From<&Finding> for FindingView {
                 .collect(),
             message: f.message.clone(),
             remediation: f.remediation.clone(),
+            status: None,
         }
     }
 }
@@ -398,6 +442,7 @@ pub struct View {
     pub identities: Vec<IdentityRow>,
     pub data_quality: DataQualityView,
     pub privilege: Option<PrivilegeView>,
+    pub job: Option<JobView>,
 }
 
 /// Unused permissions of one principal in one vault, for the table.
@@ -580,11 +625,21 @@ pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
             bucket: activity.timeline.bucket.as_str(),
             authentication_challenges: activity.authentication_challenges,
         },
-        findings: findings.iter().map(FindingView::from).collect(),
+        findings: findings
+            .iter()
+            .map(|f| FindingView {
+                status: ctx
+                    .job
+                    .and_then(|job| job.trends.statuses.get(&f.id))
+                    .map(|s| s.as_str()),
+                ..FindingView::from(f)
+            })
+            .collect(),
         rates: rates_view(ctx.rate_rows),
         identities: activity.identities,
         data_quality: data_quality(ctx.ingested),
         privilege: ctx.privilege.map(privilege_view),
+        job: ctx.job.map(job_view).transpose()?,
     })
 }
 
@@ -710,6 +765,7 @@ mod tests {
             generated_at,
             rate_rows: &[],
             privilege: None,
+            job: None,
         })
         .unwrap()
     }
@@ -762,6 +818,7 @@ mod tests {
             generated_at: at(0),
             rate_rows: &[],
             privilege,
+            job: None,
         };
         let without = render_html(&context(None)).unwrap();
         assert!(!without.contains("<section id=\"least-privilege\""));
@@ -770,6 +827,107 @@ mod tests {
         assert!(html.contains("no data: no events"));
         assert!(!html.contains("<script"), "escaped");
         assert!(html.contains("&lt;script&gt;document.title="));
+    }
+
+    #[test]
+    fn a_job_report_adds_its_sections_labels_findings_and_escapes_the_suppressions_file() {
+        let ingested = ingest_files(&[data("same-events/PT1H.json")]);
+        let overview = Overview::of(&ingested.events).unwrap();
+        let job = crate::report::job::fixture::second_run(
+            "<script>document.title='pwned-reason'</script>",
+        );
+        let report = job.report();
+        let context = |job| ReportContext {
+            ingested: &ingested,
+            overview: &overview,
+            findings: &report.applied.findings,
+            policies: &[],
+            inputs_described: &[],
+            generated_at: at(0),
+            rate_rows: &[],
+            privilege: None,
+            job,
+        };
+        const JOB_SECTIONS: [&str; 3] = ["since-last-run", "suppressed", "expired-suppressions"];
+        let plain = render_html(&context(None)).unwrap();
+        for section in JOB_SECTIONS {
+            assert!(
+                !plain.contains(&format!("<section id=\"{section}\"")),
+                "{section}"
+            );
+        }
+        assert!(
+            !plain.contains("class=\"status "),
+            "no status outside the job"
+        );
+
+        let html = render_html(&context(Some(&report))).unwrap();
+        for section in JOB_SECTIONS {
+            assert!(
+                html.contains(&format!("<section id=\"{section}\"")),
+                "{section}"
+            );
+            assert!(
+                html.contains(&format!("<a href=\"#{section}\">")),
+                "{section} in the contents"
+            );
+        }
+        let position = |needle: &str| html.find(needle).unwrap();
+        assert!(
+            position("<section id=\"findings-overview\"")
+                < position("<section id=\"since-last-run\"")
+        );
+        assert!(position("<section id=\"findings\"") < position("<section id=\"suppressed\""));
+
+        // Every active finding carries its status; the one new finding is the second purge.
+        assert_eq!(
+            html.matches("<span class=\"status status-open\">open</span>")
+                .count(),
+            3
+        );
+        assert_eq!(
+            html.matches("<span class=\"status status-new\">new</span>")
+                .count(),
+            1
+        );
+        let new_purge = &report
+            .applied
+            .findings
+            .iter()
+            .find(|f| f.object.as_deref() == Some("api-key"))
+            .unwrap()
+            .id;
+        let row = &html[position(&format!("id=\"finding-{new_purge}\""))..];
+        assert!(row[..row.find("</tr>").unwrap()].contains("status-new"));
+
+        let resolved = &report.trends.resolved[0].id;
+        assert!(html.contains(&format!(
+            "<tr class=\"resolved-finding\" id=\"resolved-{resolved}\">"
+        )));
+        assert!(html.contains("<figure class=\"chart-figure\" id=\"chart-findings-trend\">"));
+        let suppressed = &report.applied.suppressed[0].finding.id;
+        assert!(html.contains(&format!(
+            "<tr class=\"suppressed-finding\" id=\"suppressed-{suppressed}\">"
+        )));
+        assert!(html.contains("owner alice@contoso.com · until <time datetime=\"2026-11-30\">2026-11-30</time> <span class=\"warn\">(expires in 9 days)</span>"));
+        // The identifying cells come from a macro: rendered once, not escaped twice.
+        assert!(html.contains("<td>Person read a secret value in a production vault<br>"));
+        assert!(html.contains("<td>Secret read on every request instead of cached<br>"));
+        assert!(!html.contains("&lt;td&gt;"));
+        assert!(html.contains("<code>suppressions.toml:1</code>"));
+        assert!(
+            html.contains("<code>suppressions.toml:9</code>"),
+            "the expired one"
+        );
+        assert!(
+            html.contains("rule <code>kv-vault-delete</code>"),
+            "the unused one"
+        );
+
+        assert!(!html.contains("<script"), "the reason is text");
+        assert!(html.contains(
+            "<span class=\"suppression-reason\">&lt;script&gt;document.title=&#x27;pwned-reason&#x27;&lt;&#x2f;script&gt;</span>"
+        ));
     }
 
     #[test]
@@ -904,6 +1062,7 @@ mod tests {
             generated_at: at(0),
             rate_rows: &[],
             privilege: None,
+            job: None,
         })
         .unwrap();
         assert_eq!(view.overview.total, 2);
@@ -962,6 +1121,7 @@ mod tests {
             generated_at: at(0),
             rate_rows: &[],
             privilege: None,
+            job: None,
         };
         write_html(&out, &ctx).unwrap();
         let written = std::fs::read_to_string(out.join(HTML_FILE)).unwrap();

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod csv;
 pub mod findings;
 pub mod html;
+pub mod job;
 pub mod rates;
 pub mod summary;
 pub mod terminal;

@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ingest::time::format_time;
 
 /// How bad a finding is, lowest first (so `Ord` sorts by severity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -66,7 +66,7 @@ impl FromStr for Severity {
 }
 
 /// What kind of problem a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     LeastPrivilege,
@@ -511,6 +511,17 @@ mod tests {
             serde_json::to_string(&Severity::Critical).unwrap(),
             "\"critical\""
         );
+        // The job's state stores them and reads them back the next day.
+        for severity in Severity::ALL {
+            let json = serde_json::to_string(&severity).unwrap();
+            assert_eq!(json, format!("\"{severity}\""));
+            assert_eq!(serde_json::from_str::<Severity>(&json).unwrap(), severity);
+        }
+        for category in Category::ALL {
+            let json = serde_json::to_string(&category).unwrap();
+            assert_eq!(json, format!("\"{category}\""));
+            assert_eq!(serde_json::from_str::<Category>(&json).unwrap(), category);
+        }
     }
 
     #[test]
