@@ -31,6 +31,10 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "kvaudit", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
+    /// How kvaudit's own messages on stderr are written (warnings, errors,
+    /// --timings): text, or JSON lines for a log collector. Reports are unaffected.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: crate::logging::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -161,7 +165,9 @@ pub struct GenerateArgs {
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
+    // Argument errors are clap's to print, before there is a log format.
     let cli = Cli::parse();
+    crate::logging::init(cli.log_format);
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(&args),
         Command::GenerateLogs(args) => commands::generate::run(&args),
@@ -172,7 +178,7 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("kvaudit: error: {error:#}");
+            tracing::error!("{error:#}");
             ExitCode::from(exit::ERROR)
         }
     }
