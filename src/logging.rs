@@ -20,7 +20,9 @@
 //!
 //! Only kvaudit's own events at info and above are printed: the Azure SDK
 //! crates log their HTTP retries and credential attempts through `tracing`
-//! as well, and those would otherwise appear as kvaudit's warnings.
+//! as well, and those would otherwise appear as kvaudit's warnings. Polars'
+//! warnings, which it would print to stderr itself, become kvaudit warnings
+//! (`source: "polars"`).
 
 use std::fmt;
 
@@ -50,6 +52,14 @@ pub enum LogFormat {
 /// than failing the command over its log format.
 pub fn init(format: LogFormat) {
     let _ = tracing::subscriber::set_global_default(subscriber(format, std::io::stderr));
+    polars::error::set_warning_function(polars_warning);
+}
+
+/// Polars prints its warnings (deprecations, checks in debug builds) straight
+/// to stderr, which would break the JSON lines; through tracing they take the
+/// chosen format like kvaudit's own.
+fn polars_warning(message: &str, kind: polars::error::PolarsWarning) {
+    tracing::warn!(source = "polars", kind = ?kind, "polars: {message}");
 }
 
 /// The subscriber `init` installs, writing to any writer so tests can read it.
@@ -154,6 +164,7 @@ mod tests {
             tracing::info!(stage, seconds, "timing {stage} {seconds:.3}s");
             tracing::warn!(file = "a.json", line = 3_u64, "a.json:3: truncated record");
             tracing::error!("cannot read /nonexistent");
+            polars_warning("a deprecation", polars::error::PolarsWarning::Deprecation);
             tracing::debug!("below info: never printed");
             // The Azure SDK's events, even at warn, are not kvaudit's messages.
             tracing::warn!(target: "azure_core::http::policies::retry", "retrying");
@@ -168,7 +179,8 @@ mod tests {
             emit(LogFormat::Text),
             "timing ingest 1.250s\n\
              kvaudit: warning: a.json:3: truncated record\n\
-             kvaudit: error: cannot read /nonexistent\n"
+             kvaudit: error: cannot read /nonexistent\n\
+             kvaudit: warning: polars: a deprecation\n"
         );
     }
 
@@ -179,10 +191,10 @@ mod tests {
             .lines()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
             .collect();
-        assert_eq!(lines.len(), 3, "{output}");
+        assert_eq!(lines.len(), 4, "{output}");
 
         let levels: Vec<&str> = lines.iter().map(|l| l["level"].as_str().unwrap()).collect();
-        assert_eq!(levels, ["INFO", "WARN", "ERROR"]);
+        assert_eq!(levels, ["INFO", "WARN", "ERROR", "WARN"]);
         for line in &lines {
             let timestamp = line["timestamp"].as_str().unwrap();
             chrono::DateTime::parse_from_rfc3339(timestamp)
@@ -197,6 +209,9 @@ mod tests {
         assert_eq!(lines[1]["file"], "a.json");
         assert_eq!(lines[1]["line"], 3);
         assert_eq!(lines[2]["message"], "cannot read /nonexistent");
+        assert_eq!(lines[3]["message"], "polars: a deprecation");
+        assert_eq!(lines[3]["source"], "polars");
+        assert_eq!(lines[3]["kind"], "Deprecation");
     }
 
     #[test]
