@@ -31,8 +31,8 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "kvaudit", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
-    /// How kvaudit's own messages on stderr are written (warnings, errors,
-    /// --timings): text, or JSON lines for a log collector. Reports are unaffected.
+    /// How kvaudit's own messages on stderr are written: text, or JSON lines
+    /// (timestamp, level, message, fields) for a log collector. Reports are unaffected.
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: crate::logging::LogFormat,
     #[command(subcommand)]
