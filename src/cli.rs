@@ -31,6 +31,11 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "kvaudit", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
+    /// How kvaudit's own messages on stderr are written: text, or JSON lines
+    /// (timestamp, level, message, fields) for a log collector. Reports are unaffected.
+    /// [default: text, or the `log-format` of `run`'s configuration]
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<crate::logging::LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -167,7 +172,13 @@ pub struct GenerateArgs {
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
+    // Argument errors are clap's to print, before there is a log format.
     let cli = Cli::parse();
+    let log_format = cli.log_format.or_else(|| match &cli.command {
+        Command::Run(args) => crate::job::config::log_format_of(&args.config),
+        _ => None,
+    });
+    crate::logging::init(log_format.unwrap_or_default());
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(&args),
         Command::Run(args) => commands::run::run(&args),
@@ -180,7 +191,7 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("kvaudit: error: {error:#}");
+            tracing::error!("{error:#}");
             ExitCode::from(exit::ERROR)
         }
     }

@@ -67,8 +67,13 @@ impl StageTimer {
         if self.enabled {
             let seconds = self.last.elapsed().as_secs_f64();
             match peak_rss_mb() {
-                Some(mb) => eprintln!("timing {stage} {seconds:.3}s peak-rss {mb}MB"),
-                None => eprintln!("timing {stage} {seconds:.3}s"),
+                Some(mb) => tracing::info!(
+                    stage,
+                    seconds,
+                    peak_rss_mb = mb,
+                    "timing {stage} {seconds:.3}s peak-rss {mb}MB"
+                ),
+                None => tracing::info!(stage, seconds, "timing {stage} {seconds:.3}s"),
             }
         }
         self.last = Instant::now();
@@ -225,7 +230,11 @@ pub fn analyse(
     timer.done("rates");
     if options.timings {
         for (analysis, seconds) in &observations.stats.seconds {
-            eprintln!("timing rates/{analysis} {seconds:.3}s");
+            tracing::info!(
+                stage = format!("rates/{analysis}"),
+                seconds,
+                "timing rates/{analysis} {seconds:.3}s"
+            );
         }
     }
     let mut evaluation =
@@ -242,7 +251,7 @@ pub fn analyse(
                 &scope.prior.usage,
             )?;
             for warning in &analysis.warnings {
-                eprintln!("kvaudit: warning: {warning}");
+                tracing::warn!("{warning}");
             }
             evaluation
                 .findings
@@ -254,7 +263,7 @@ pub fn analyse(
         None => None,
     };
     if options.timings {
-        eprintln!(
+        tracing::info!(
             "cedar {} events, {} requests evaluated, {} rate windows counted, {} observations evaluated, {} decisions, {:.0} decisions/s",
             evaluation.events,
             evaluation.requests_evaluated,
@@ -347,13 +356,18 @@ pub fn exit_code(
     if let Some(bar) = fail_on {
         let failing = findings.iter().filter(|f| f.severity >= bar).count();
         if failing > 0 {
-            eprintln!("kvaudit: {failing} finding(s) at or above {bar} (fail-on {bar})");
+            tracing::warn!(
+                failing,
+                fail_on = bar.as_str(),
+                "{failing} finding(s) at or above {bar} (fail-on {bar})"
+            );
             code = exit::FAILED_CHECK;
         }
     }
     if strict && !ingested.rejections.is_empty() {
-        eprintln!(
-            "kvaudit: {} record(s) rejected and strict is set",
+        tracing::warn!(
+            rejected = ingested.rejections.total(),
+            "{} record(s) rejected and strict is set",
             ingested.rejections.total()
         );
         code = exit::FAILED_CHECK;

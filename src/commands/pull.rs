@@ -132,14 +132,15 @@ pub fn report_unfinished(ingested: &Ingested) -> bool {
         return false;
     };
     for slice in &account.unfinished {
-        eprintln!(
-            "kvaudit: workspace {} slice {} was not read: {}",
+        tracing::warn!(
+            workspace = %slice.workspace,
+            "workspace {} slice {} was not read: {}",
             slice.workspace, slice.slice, slice.reason
         );
     }
     if !account.is_complete() {
-        eprintln!(
-            "kvaudit: {} slice(s) unfinished; the events of those time ranges are missing \
+        tracing::warn!(
+            "{} slice(s) unfinished; the events of those time ranges are missing \
              (listed under pull.unfinished in summary.json)",
             account.unfinished.len()
         );

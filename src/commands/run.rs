@@ -55,8 +55,8 @@ pub fn init(args: &InitArgs) -> anyhow::Result<u8> {
     }
     std::fs::write(&args.path, crate::job::config::EXAMPLE)
         .with_context(|| format!("cannot write {}", args.path.display()))?;
-    eprintln!(
-        "kvaudit: wrote {}; set `sources.paths` (or [log-analytics]) and `state`, then run `kvaudit run --config {}`",
+    tracing::info!(
+        "wrote {}; set `sources.paths` (or [log-analytics]) and `state`, then run `kvaudit run --config {}`",
         args.path.display(),
         args.path.display()
     );
@@ -77,8 +77,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let setup = Setup::load(&config.policies, &config.inventory)?;
     let state = StateDir::open(&config.state)?;
     if let Some(holder) = &state.stale_lock {
-        eprintln!(
-            "kvaudit: warning: the previous run ({holder}) did not finish; its work was not committed and is done again now"
+        tracing::warn!(
+            "the previous run ({holder}) did not finish; its work was not committed and is done again now"
         );
     }
     let manifest = state.manifest()?;
@@ -96,8 +96,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         .unwrap_or_default();
     let mut plan = sources::plan(candidates, &previous_marks);
     for name in &plan.rewritten {
-        eprintln!(
-            "kvaudit: warning: {name} changed since it was read (not by appending); it is read again whole, so its earlier records may be counted twice"
+        tracing::warn!(
+            "{name} changed since it was read (not by appending); it is read again whole, so its earlier records may be counted twice"
         );
     }
     let progress = audit::progress_bar(&plan.inputs);
@@ -194,8 +194,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
     );
     for expired in &applied.expired {
         let s = &suppressions.entries[expired.suppression];
-        eprintln!(
-            "kvaudit: warning: {}: the suppression of `{}` (owner {}) expired on {}; its {} finding(s) are reported again",
+        tracing::warn!(
+            "{}: the suppression of `{}` (owner {}) expired on {}; its {} finding(s) are reported again",
             s.source(),
             s.rule,
             s.owner,
@@ -234,9 +234,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
     if code == exit::INCOMPLETE {
         // The missing slices are pulled again next run; committing would
         // skip them (the watermark did not move) yet keep the rest twice.
-        eprintln!(
-            "kvaudit: the state was not updated: the next run reads the same time range again"
-        );
+        tracing::warn!("the state was not updated: the next run reads the same time range again");
         return Ok(code);
     }
     let mut next = state.next_generation(manifest.as_ref());

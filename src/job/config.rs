@@ -18,9 +18,23 @@ use crate::analyze::rates::RateOptions;
 use crate::cli::OutputFormat;
 use crate::commands::pull::WorkspaceArgs;
 use crate::ingest::azure_monitor::auth::AuthMode;
+use crate::logging::LogFormat;
 
 /// The commented example `kvaudit init` writes.
 pub const EXAMPLE: &str = include_str!("kvaudit.example.toml");
+
+/// The `log-format` of a configuration file, read before the rest so that
+/// errors in the rest are already written in that format; `None` when the
+/// file or the key cannot be read (loading the file then says why).
+pub fn log_format_of(file: &Path) -> Option<LogFormat> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    struct Only {
+        log_format: Option<LogFormat>,
+    }
+    let text = std::fs::read_to_string(file).ok()?;
+    toml::from_str::<Only>(&text).ok()?.log_format
+}
 
 /// A configuration file, as written.
 #[derive(Debug, Deserialize)]
@@ -43,7 +57,7 @@ struct Raw {
     inventory: Vec<PathBuf>,
     min_observation_days: Option<u32>,
     suppressions: Option<PathBuf>,
-    log_format: Option<String>,
+    log_format: Option<LogFormat>,
     #[serde(default)]
     sources: RawSources,
     log_analytics: Option<RawLogAnalytics>,
@@ -137,7 +151,7 @@ pub struct Config {
     pub inventory: Vec<PathBuf>,
     pub min_observation_days: u32,
     pub suppressions: Option<PathBuf>,
-    pub log_format: Option<String>,
+    pub log_format: Option<LogFormat>,
     pub paths: Vec<String>,
     pub log_analytics: Option<LogAnalytics>,
     pub policies: PolicyOptions,
@@ -201,11 +215,6 @@ impl Config {
             .map(|s| s.parse::<Severity>())
             .transpose()
             .map_err(|e| bad("fail-on", e))?;
-        if let Some(format) = &raw.log_format
-            && !["text", "json"].contains(&format.as_str())
-        {
-            bail!(bad("log-format", format!("`{format}`: use text or json")));
-        }
         let log_analytics = raw
             .log_analytics
             .map(|la| -> anyhow::Result<LogAnalytics> {
