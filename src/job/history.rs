@@ -13,9 +13,8 @@ use chrono::{DateTime, NaiveDate};
 use polars::prelude::*;
 
 use super::state::{Generation, Manifest, StateDir};
-use crate::analyze::columns::{counts, integers, strings};
+use crate::analyze::columns::{integers, strings};
 use crate::analyze::prior::{Prior, Sighting};
-use crate::analyze::privilege::usage::{OpUse, Window};
 use crate::analyze::rates::first_seen::Fact;
 use crate::analyze::rates::windows::DAY_NS;
 use crate::ingest::{self, Input};
@@ -184,31 +183,9 @@ fn write_prior(prior: &Prior, next: &mut Generation) -> anyhow::Result<()> {
     )?;
     next.write_parquet(SIGHTINGS, &mut frame)?;
 
-    let uses: Vec<(&(String, String), &String, &OpUse)> = prior
-        .usage
-        .by_principal
-        .iter()
-        .flat_map(|(key, ops)| ops.iter().map(move |(op, u)| (key, op, u)))
-        .collect();
-    let mut frame = df!(
-        "principal_id" => uses.iter().map(|(k, _, _)| k.0.as_str()).collect::<Vec<_>>(),
-        "vault" => uses.iter().map(|(k, _, _)| k.1.as_str()).collect::<Vec<_>>(),
-        "operation" => uses.iter().map(|(_, op, _)| op.as_str()).collect::<Vec<_>>(),
-        "calls" => uses.iter().map(|(_, _, u)| u.calls).collect::<Vec<_>>(),
-        "successes" => uses.iter().map(|(_, _, u)| u.successes).collect::<Vec<_>>(),
-        "first" => uses.iter().map(|(_, _, u)| u.first_ns).collect::<Vec<_>>(),
-        "last" => uses.iter().map(|(_, _, u)| u.last_ns).collect::<Vec<_>>(),
-    )?;
-    next.write_parquet(USAGE, &mut frame)?;
-
-    let windows: Vec<(&String, &Window)> = prior.usage.windows.iter().collect();
-    let mut frame = df!(
-        "vault" => windows.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>(),
-        "first" => windows.iter().map(|(_, w)| w.first_ns).collect::<Vec<_>>(),
-        "last" => windows.iter().map(|(_, w)| w.last_ns).collect::<Vec<_>>(),
-        "events" => windows.iter().map(|(_, w)| w.events).collect::<Vec<_>>(),
-    )?;
-    next.write_parquet(USAGE_WINDOWS, &mut frame)?;
+    let (mut uses, mut windows) = prior.usage.to_frames()?;
+    next.write_parquet(USAGE, &mut uses)?;
+    next.write_parquet(USAGE_WINDOWS, &mut windows)?;
 
     let mut spans: Vec<(&String, &(i64, i64))> = prior.spans.iter().collect();
     spans.sort();
@@ -258,62 +235,14 @@ fn load_prior(state: &StateDir, manifest: &Manifest) -> anyhow::Result<Prior> {
         }
     }
 
-    let frame = state
+    let uses = state
         .read_parquet(manifest, USAGE)?
         .ok_or_else(|| missing(USAGE))?;
-    let (principals, vaults, operations) = (
-        strings(frame.column("principal_id")?)?,
-        strings(frame.column("vault")?)?,
-        strings(frame.column("operation")?)?,
-    );
-    let (calls, successes) = (
-        counts(frame.column("calls")?)?,
-        counts(frame.column("successes")?)?,
-    );
-    let (firsts, lasts) = (
-        integers(frame.column("first")?)?,
-        integers(frame.column("last")?)?,
-    );
-    for i in 0..frame.height() {
-        if let (Some(p), Some(v), Some(op)) = (&principals[i], &vaults[i], &operations[i]) {
-            prior
-                .usage
-                .by_principal
-                .entry((p.clone(), v.clone()))
-                .or_default()
-                .insert(
-                    op.clone(),
-                    OpUse {
-                        calls: calls[i],
-                        successes: successes[i],
-                        first_ns: firsts[i].unwrap_or(0),
-                        last_ns: lasts[i].unwrap_or(0),
-                    },
-                );
-        }
-    }
-
-    let frame = state
+    prior.usage.add_uses(&uses)?;
+    let windows = state
         .read_parquet(manifest, USAGE_WINDOWS)?
         .ok_or_else(|| missing(USAGE_WINDOWS))?;
-    let vaults = strings(frame.column("vault")?)?;
-    let (firsts, lasts, events) = (
-        integers(frame.column("first")?)?,
-        integers(frame.column("last")?)?,
-        counts(frame.column("events")?)?,
-    );
-    for i in 0..frame.height() {
-        if let Some(v) = &vaults[i] {
-            prior.usage.windows.insert(
-                v.clone(),
-                Window {
-                    first_ns: firsts[i].unwrap_or(0),
-                    last_ns: lasts[i].unwrap_or(0),
-                    events: events[i],
-                },
-            );
-        }
-    }
+    prior.usage.add_windows(&windows)?;
 
     let frame = state
         .read_parquet(manifest, SPANS)?

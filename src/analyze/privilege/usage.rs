@@ -68,6 +68,27 @@ impl UsageTable {
                 col("time").max().cast(DataType::Int64).alias("last"),
             ])
             .collect()?;
+        table.add_uses(&grouped)?;
+
+        let windows = events
+            .clone()
+            .lazy()
+            .filter(col("vault").is_not_null())
+            .group_by([col("vault")])
+            .agg([
+                len().alias("events"),
+                col("time").min().cast(DataType::Int64).alias("first"),
+                col("time").max().cast(DataType::Int64).alias("last"),
+            ])
+            .collect()?;
+        table.add_windows(&windows)?;
+        Ok(table)
+    }
+
+    /// Adds rows of use: `principal_id`, `vault`, `operation`, `calls`,
+    /// `successes`, `first`, `last` (ns), one row per principal, vault and
+    /// operation not already in the table.
+    pub fn add_uses(&mut self, grouped: &DataFrame) -> PolarsResult<()> {
         let principals = strings(grouped.column("principal_id")?)?;
         let vaults = strings(grouped.column("vault")?)?;
         let operations = strings(grouped.column("operation")?)?;
@@ -79,8 +100,7 @@ impl UsageTable {
             let (Some(p), Some(v), Some(op)) = (&principals[i], &vaults[i], &operations[i]) else {
                 continue;
             };
-            table
-                .by_principal
+            self.by_principal
                 .entry((p.clone(), v.clone()))
                 .or_default()
                 .insert(
@@ -94,24 +114,18 @@ impl UsageTable {
                 );
         }
 
-        let windows = events
-            .clone()
-            .lazy()
-            .filter(col("vault").is_not_null())
-            .group_by([col("vault")])
-            .agg([
-                len().alias("events"),
-                col("time").min().cast(DataType::Int64).alias("first"),
-                col("time").max().cast(DataType::Int64).alias("last"),
-            ])
-            .collect()?;
+        Ok(())
+    }
+
+    /// Adds vault windows: `vault`, `events`, `first`, `last` (ns).
+    pub fn add_windows(&mut self, windows: &DataFrame) -> PolarsResult<()> {
         let vaults = strings(windows.column("vault")?)?;
         let events_n = counts(windows.column("events")?)?;
         let firsts = integers(windows.column("first")?)?;
         let lasts = integers(windows.column("last")?)?;
         for i in 0..windows.height() {
             if let Some(v) = &vaults[i] {
-                table.windows.insert(
+                self.windows.insert(
                     v.clone(),
                     Window {
                         first_ns: firsts[i].unwrap_or(0),
@@ -121,7 +135,33 @@ impl UsageTable {
                 );
             }
         }
-        Ok(table)
+        Ok(())
+    }
+
+    /// The table as the two frames [`Self::add_uses`] and
+    /// [`Self::add_windows`] read, to store it.
+    pub fn to_frames(&self) -> PolarsResult<(DataFrame, DataFrame)> {
+        let uses: Vec<(&(String, String), &String, &OpUse)> = self
+            .by_principal
+            .iter()
+            .flat_map(|(key, ops)| ops.iter().map(move |(op, u)| (key, op, u)))
+            .collect();
+        let uses = df!(
+            "principal_id" => uses.iter().map(|(k, _, _)| k.0.as_str()).collect::<Vec<_>>(),
+            "vault" => uses.iter().map(|(k, _, _)| k.1.as_str()).collect::<Vec<_>>(),
+            "operation" => uses.iter().map(|(_, op, _)| op.as_str()).collect::<Vec<_>>(),
+            "calls" => uses.iter().map(|(_, _, u)| u.calls).collect::<Vec<_>>(),
+            "successes" => uses.iter().map(|(_, _, u)| u.successes).collect::<Vec<_>>(),
+            "first" => uses.iter().map(|(_, _, u)| u.first_ns).collect::<Vec<_>>(),
+            "last" => uses.iter().map(|(_, _, u)| u.last_ns).collect::<Vec<_>>(),
+        )?;
+        let windows = df!(
+            "vault" => self.windows.keys().map(String::as_str).collect::<Vec<_>>(),
+            "events" => self.windows.values().map(|w| w.events).collect::<Vec<_>>(),
+            "first" => self.windows.values().map(|w| w.first_ns).collect::<Vec<_>>(),
+            "last" => self.windows.values().map(|w| w.last_ns).collect::<Vec<_>>(),
+        )?;
+        Ok((uses, windows))
     }
 
     /// Adds the use in `other` (another period's events) to this table.
