@@ -321,6 +321,8 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn parse(text: &str) -> anyhow::Result<Config> {
@@ -333,6 +335,58 @@ mod tests {
         assert_eq!(config.state, Path::new("/etc/kvaudit/state"));
         assert_eq!(config.fail_on, Some(Severity::High));
         assert_eq!(config.rates, RateOptions::default());
+    }
+
+    /// Each `audit` option and the key that stands for it; a new option
+    /// without a key (or a key missing from the example) fails here.
+    #[test]
+    fn every_audit_option_has_a_key_in_the_example() {
+        use clap::CommandFactory;
+        let keys: BTreeMap<&str, &str> = BTreeMap::from([
+            ("paths", "paths"),
+            ("workspace", "workspaces"),
+            ("since", "since"),
+            ("until", "until"),
+            ("query", "query"),
+            ("auth", "auth"),
+            ("endpoint", "endpoint"),
+            ("ca-cert", "ca-cert"),
+            ("slice", "slice"),
+            ("out", "out"),
+            ("policies", "dirs"),
+            ("no-default-policies", "default-pack"),
+            ("entities", "entities"),
+            ("baseline-days", "baseline-days"),
+            ("learning-days", "learning-days"),
+            ("max-secret-age", "max-secret-age"),
+            ("fail-on", "fail-on"),
+            ("strict", "strict"),
+            ("format", "format"),
+            ("json", "json"),
+            ("quiet", "quiet"),
+            ("timings", "timings"),
+            ("inventory", "inventory"),
+            ("min-observation-days", "min-observation-days"),
+            ("log-format", "log-format"),
+        ]);
+        let cli = crate::cli::Cli::command();
+        let audit = cli.find_subcommand("audit").unwrap();
+        let options: Vec<String> = audit
+            .get_arguments()
+            .filter(|a| a.get_id() != "help")
+            .map(|a| a.get_long().unwrap_or(a.get_id().as_str()).to_owned())
+            .collect();
+        for option in &options {
+            let key = keys
+                .get(option.as_str())
+                .unwrap_or_else(|| panic!("`--{option}` has no configuration key"));
+            let written = EXAMPLE.lines().any(|line| {
+                line.trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{key} ="))
+            });
+            assert!(written, "the example does not show `{key}` (for --{option})");
+        }
+        assert!(options.len() >= 20, "{options:?}");
     }
 
     #[test]
