@@ -293,7 +293,7 @@ mod tests {
         let starts: Vec<i64> = (0..5).map(|d| d * DAY_NS + 2 * HOUR_NS).collect();
         let (start, values) = series_of(&starts, &[1_000, 1_010, 990, 1_005, 1_000]);
         let series = Series {
-            first_day: start[0],
+            first_day: start[0] - start[0].rem_euclid(DAY_NS),
             start: &start,
             values: values.iter().map(Vec::as_slice).collect(),
         };
@@ -311,7 +311,7 @@ mod tests {
         let starts: Vec<i64> = (0..3).map(|d| d * DAY_NS + 2 * HOUR_NS).collect();
         let (start, values) = series_of(&starts, &[40, 40, 40]);
         let series = Series {
-            first_day: start[0],
+            first_day: start[0] - start[0].rem_euclid(DAY_NS),
             start: &start,
             values: values.iter().map(Vec::as_slice).collect(),
         };
@@ -330,7 +330,7 @@ mod tests {
         let requests: Vec<i64> = (0..40).map(|d| if d < 20 { 5_000 } else { 600 }).collect();
         let (start, values) = series_of(&starts, &requests);
         let series = Series {
-            first_day: start[0],
+            first_day: start[0] - start[0].rem_euclid(DAY_NS),
             start: &start,
             values: values.iter().map(Vec::as_slice).collect(),
         };
