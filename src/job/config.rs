@@ -393,6 +393,22 @@ mod tests {
     }
 
     #[test]
+    fn the_deployment_guide_shows_a_valid_configuration() {
+        // Read, not embedded: the image's build context holds no docs/.
+        let guide =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deployment.md"))
+                .unwrap();
+        let block = guide
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/deployment.md opens with a toml block");
+        let config = parse(block).unwrap();
+        assert!(config.log_analytics.is_some());
+        assert_eq!(config.fail_on, Some(Severity::High));
+    }
+
+    #[test]
     fn an_unknown_key_names_the_key_the_line_and_the_file() {
         let error = parse("state = \"s\"\nfail_on = \"high\"\n[sources]\npaths = [\"logs\"]\n")
             .unwrap_err()
