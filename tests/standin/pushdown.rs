@@ -453,6 +453,15 @@ pub fn kept_events(
         .filter(|r| in_slice(r) && r.operation() == "SecretList")
         .map(|r| key(&r))
         .collect();
+    // kvaudit_firsts: each key's first time in the slice.
+    let mut firsts: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    for raw in rows.iter().filter_map(Raw::of).filter(|r| in_slice(r)) {
+        let t = raw.time().unwrap();
+        firsts
+            .entry(key(&raw))
+            .and_modify(|first| *first = (*first).min(t))
+            .or_insert(t);
+    }
     rows.iter()
         .enumerate()
         .filter_map(|(i, row)| Some((i, Raw::of(row)?)))
@@ -466,7 +475,8 @@ pub fn kept_events(
                 || person
                 || raw.acr() == "1"
                 || LEGACY_TLS.iter().any(|l| l.eq_ignore_ascii_case(&tls))
-                || (op == "SecretGet" && listers.contains(&key(raw)));
+                || (op == "SecretGet" && listers.contains(&key(raw)))
+                || firsts.get(&key(raw)) == raw.time().as_ref();
             in_slice(raw) && keep && !raw.challenge()
         })
         .map(|(i, _)| i)
