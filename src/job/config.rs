@@ -384,10 +384,7 @@ mod tests {
                 line.trim_start_matches(['#', ' '])
                     .starts_with(&format!("{key} ="))
             });
-            assert!(
-                written,
-                "the example does not show `{key}` (for --{option})"
-            );
+            assert!(written, "the example does not show `{key}` (for --{option})");
         }
         assert!(options.len() >= 20, "{options:?}");
     }
