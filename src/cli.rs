@@ -82,6 +82,8 @@ pub struct AuditArgs {
     pub paths: Vec<String>,
     #[command(flatten)]
     pub log_analytics: commands::pull::WorkspaceArgs,
+    #[command(flatten)]
+    pub pushdown: commands::pull::PushdownArgs,
     /// Directory for summary.json and the reports.
     #[arg(long, short, default_value = "reports", value_name = "DIR")]
     pub out: PathBuf,

@@ -656,3 +656,231 @@ fn a_token_the_service_rejects_points_at_the_endpoint_and_cloud() {
     run.says("InvalidAuthenticationToken");
     run.says("--endpoint");
 }
+
+/// The mixed workspace plus a day of bursts on 2026-11-21, from its own
+/// AZKVAuditLogs rows: a managed identity reading 12 secrets 60 times in
+/// half an hour (a day's distinct secrets above 10 with no history:
+/// kv-mass-secret-retrieval) and a service principal refused 12 times in two
+/// minutes (kv-denied-burst, and one kv-access-denied per vault); and a
+/// newcomer on 2026-11-22.
+fn bursty_workspace() -> StandIn {
+    let standin = mixed_workspace();
+    let rows = standin::export_rows(&azkv_export());
+    let (read, refused) = (&rows[1], &rows[3]);
+    assert_eq!(read["OperationName"], "SecretGet");
+    assert_eq!(refused["HttpStatusCode"], 403);
+    let mut burst = Vec::new();
+    for i in 0..60 {
+        let mut row = read.clone();
+        let secret = format!("burst-{}", i % 12);
+        row.insert(
+            "TimeGenerated".into(),
+            format!("2026-11-21T10:{:02}:{:02}.250Z", i / 2, (i % 2) * 30).into(),
+        );
+        row.insert(
+            "Id".into(),
+            format!("https://kv-payments-prod.vault.azure.net/secrets/{secret}/0123456789abcdef0123456789abcdef").into(),
+        );
+        row.insert(
+            "RequestUri".into(),
+            format!("https://kv-payments-prod.vault.azure.net/secrets/{secret}/?api-version=7.4")
+                .into(),
+        );
+        burst.push(row);
+    }
+    for i in 0..12 {
+        let mut row = refused.clone();
+        row.insert(
+            "TimeGenerated".into(),
+            format!("2026-11-21T11:00:{:02}.500Z", i * 5).into(),
+        );
+        burst.push(row);
+    }
+    // An identity new to the vault after its learning period
+    // (kv-first-seen-identity on a full pull; first-seen needs every event).
+    let mut newcomer = read.clone();
+    newcomer.insert("TimeGenerated".into(), "2026-11-22T12:00:00.000Z".into());
+    newcomer.insert(
+        "Identity".into(),
+        serde_json::json!({"claim": {"oid": "77777777-0000-4000-8000-000000000007",
+            "appid": "77777777-1111-4111-8111-000000000007", "appidacr": "2", "idtyp": "app"}}),
+    );
+    burst.push(newcomer);
+    standin.add_rows(WORKSPACE, burst);
+    standin
+}
+
+/// Rules whose findings come from the rate windows (counted in the
+/// workspace under --pushdown).
+const WINDOW_RULES: [&str; 3] = [
+    "kv-mass-secret-retrieval",
+    "kv-rate-spike",
+    "kv-denied-burst",
+];
+
+/// Rules of the analyses that need every event and do not run under --pushdown.
+fn needs_every_event(rule: &str) -> bool {
+    rule.starts_with("kv-first-seen-")
+        || rule.ends_with("-then-read")
+        || rule == "kv-secret-read-without-caching"
+}
+
+fn rule_of(finding: &Value) -> &str {
+    finding["rule"].as_str().unwrap()
+}
+
+#[test]
+fn pushdown_finds_what_a_full_pull_finds_from_the_workspace_counts() {
+    let standin = bursty_workspace();
+    let inventory = repo("sample-inventory");
+    let inventory = ["--inventory", inventory.to_str().unwrap()];
+    let full = audit_workspace(&standin, "2026-11-19", "2026-11-24", &inventory);
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    let before = standin.query_requests().len();
+    let mut extra = inventory.to_vec();
+    extra.push("--pushdown");
+    let pushed = audit_workspace(&standin, "2026-11-19", "2026-11-24", &extra);
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    pushed.says("--pushdown: rate windows");
+    pushed.says("first-seen, objects (caching), sequences did not run");
+
+    // The three queries ran, the aggregate ones on slices cut at midnight.
+    let queries = standin.query_requests()[before..].to_vec();
+    let marked = |marker: &str| {
+        queries
+            .iter()
+            .filter(|r| r.body.contains(marker))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(marked("kvaudit:pushdown-windows").len(), 5);
+    assert_eq!(marked("kvaudit:pushdown-usage").len(), 5);
+    assert_eq!(marked("kvaudit:pushdown-events").len(), 20);
+    for request in marked("kvaudit:pushdown-windows") {
+        let (start, end) = request.slice().unwrap();
+        assert!(
+            start.ends_with("T00:00:00Z") && end.ends_with("T00:00:00Z"),
+            "{start}/{end}"
+        );
+    }
+
+    // Fewer events came back: the 60 routine reads stayed in the workspace.
+    let full_summary = full.summary();
+    let pushed_summary = pushed.summary();
+    let analysed = |s: &Value| s["records_analyzed"].as_u64().unwrap();
+    assert!(
+        analysed(&pushed_summary) + 60 <= analysed(&full_summary),
+        "{} of {}",
+        analysed(&pushed_summary),
+        analysed(&full_summary)
+    );
+
+    let full_findings = findings_without_sources(full.dir.path());
+    let pushed_findings = findings_without_sources(pushed.dir.path());
+    // What a finding says of the events behind it (docs/pushdown.md: under
+    // --pushdown, only the pulled ones).
+    const FROM_EVIDENCE: [&str; 5] = [
+        "evidence",
+        "event_count",
+        "first_seen",
+        "last_seen",
+        "operations",
+    ];
+    let without_evidence = |findings: &[Value], rules: &dyn Fn(&str) -> bool| {
+        let mut kept: Vec<Value> = findings
+            .iter()
+            .filter(|f| rules(rule_of(f)))
+            .cloned()
+            .collect();
+        for f in &mut kept {
+            for field in FROM_EVIDENCE {
+                f.as_object_mut().unwrap().remove(field);
+            }
+        }
+        kept
+    };
+    // Window findings: the same findings, ids, principals and messages (the
+    // messages carry the counts and baselines); what they say of their
+    // evidence covers only the pulled events.
+    let windows = |rule: &str| WINDOW_RULES.contains(&rule);
+    let expected = without_evidence(&full_findings, &windows);
+    let rules: Vec<&str> = expected.iter().map(rule_of).collect();
+    assert!(rules.contains(&"kv-mass-secret-retrieval"), "{rules:?}");
+    assert!(rules.contains(&"kv-denied-burst"), "{rules:?}");
+    assert_eq!(without_evidence(&pushed_findings, &windows), expected);
+    let count = |findings: &[Value], rule: &str| {
+        findings
+            .iter()
+            .find(|f| rule_of(f) == rule)
+            .map(|f| f["event_count"].as_u64().unwrap())
+    };
+    assert_eq!(count(&full_findings, "kv-mass-secret-retrieval"), Some(60));
+    assert_eq!(count(&pushed_findings, "kv-mass-secret-retrieval"), Some(1));
+    // Refusals are all pulled: that window's evidence is whole.
+    assert_eq!(
+        count(&pushed_findings, "kv-denied-burst"),
+        count(&full_findings, "kv-denied-burst")
+    );
+
+    // Event findings and least privilege: equal, evidence included.
+    let events = |rule: &str| !windows(rule) && !needs_every_event(rule);
+    let of = |findings: &[Value]| -> Vec<Value> {
+        findings
+            .iter()
+            .filter(|f| events(rule_of(f)))
+            .cloned()
+            .collect()
+    };
+    let expected = of(&full_findings);
+    assert!(
+        expected.iter().any(|f| rule_of(f) == "kv-access-denied"),
+        "{expected:?}"
+    );
+    let privilege = [
+        "unused-permission",
+        "dormant-grant",
+        "access-policy-escalation",
+    ];
+    assert!(
+        expected.iter().any(|f| privilege.contains(&rule_of(f))),
+        "{expected:?}"
+    );
+    assert_eq!(of(&pushed_findings), expected);
+    let unused =
+        |run: &Run| std::fs::read_to_string(run.dir.path().join("unused-permissions.csv")).unwrap();
+    assert_eq!(unused(&pushed), unused(&full));
+
+    // The documented difference: the analyses that need every event are
+    // not run (the full pull has some of their findings to lose).
+    assert!(full_findings.iter().any(|f| needs_every_event(rule_of(f))));
+    assert!(
+        !pushed_findings
+            .iter()
+            .any(|f| needs_every_event(rule_of(f)))
+    );
+}
+
+#[test]
+fn a_pushdown_table_without_a_declared_column_is_an_error_naming_both() {
+    let standin = bursty_workspace();
+    standin.state.lock().unwrap().pushdown_drop = Some("distinct_ips".into());
+    let run = audit_workspace(&standin, "2026-11-19", "2026-11-24", &["--pushdown"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says(
+        "queries/pushdown-windows.kql (bundled): the answer has no column `distinct_ips` (long)",
+    );
+
+    standin.state.lock().unwrap().pushdown_drop = Some("successes".into());
+    let run = audit_workspace(&standin, "2026-11-19", "2026-11-24", &["--pushdown"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("queries/pushdown-usage.kql (bundled): the answer has no column `successes` (long)");
+}
+
+#[test]
+fn pull_refuses_pushdown_and_says_what_to_run() {
+    let standin = mixed_workspace();
+    let run = pull(&standin, "2026-11-19", "2026-11-24", &["--pushdown"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("kvaudit pull does not take --pushdown");
+    run.says("kvaudit audit --workspace ID --pushdown");
+    assert!(standin.query_requests().is_empty());
+}

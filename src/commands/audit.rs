@@ -1,5 +1,6 @@
 //! `kvaudit audit`: ingest the logs, analyse them, report.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -18,9 +19,11 @@ use crate::analyze::policy::{
     self, Finding, LoadedPolicies, PolicyEvaluation, PolicyOptions, Severity,
 };
 use crate::analyze::prior::Prior;
+use crate::analyze::privilege::usage::UsageTable;
 use crate::analyze::privilege::{self, PrivilegeAnalysis, PrivilegeOptions};
 use crate::analyze::rates::{self, RateOptions};
 use crate::cli::{AuditArgs, OutputFormat, exit};
+use crate::ingest::azure_monitor::pushdown::{Aggregates, describe_pieces};
 use crate::ingest::inventory::Inventory;
 use crate::ingest::{self, Ingested, Input};
 use crate::report::csv::{write_csv, write_unused_permissions};
@@ -221,9 +224,29 @@ pub fn analyse(
     options: &AnalysisOptions,
     timer: &mut StageTimer,
 ) -> anyhow::Result<Analysis> {
+    analyse_with(setup, read, scope, options, timer, None)
+}
+
+/// [`analyse`], with the workspace's aggregates under `--pushdown`: the rate
+/// windows are judged from its counts and least privilege from its usage,
+/// while the events frame (only the events that matter) feeds the event
+/// policies and the analyses that can run on it.
+pub fn analyse_with(
+    setup: &Setup,
+    read: &DataFrame,
+    scope: &Scope<'_>,
+    options: &AnalysisOptions,
+    timer: &mut StageTimer,
+    pushdown: Option<&Aggregates>,
+) -> anyhow::Result<Analysis> {
     let overview = Overview::of(read)?;
     timer.done("overview");
-    let mut observations = rates::observe_after(scope.events, &options.rates, scope.prior)?;
+    let mut observations = rates::observe_with(
+        scope.events,
+        &options.rates,
+        scope.prior,
+        pushdown.map(|a| &a.windows),
+    )?;
     if let Some(from) = scope.judged_from {
         observations.retain_from(from);
     }
@@ -242,14 +265,24 @@ pub fn analyse(
     timer.done("cedar");
     let privilege = match &setup.inventory {
         Some(inventory) => {
-            let analysis = privilege::analyze_after(
-                scope.events,
-                inventory,
-                &PrivilegeOptions {
-                    min_observation_days: options.min_observation_days,
-                },
-                &scope.prior.usage,
-            )?;
+            let privilege_options = PrivilegeOptions {
+                min_observation_days: options.min_observation_days,
+            };
+            let analysis = match pushdown {
+                Some(aggregates) => {
+                    let mut usage = UsageTable::default();
+                    usage.add_uses(&aggregates.uses)?;
+                    usage.add_windows(&aggregates.vaults)?;
+                    usage.absorb(&scope.prior.usage);
+                    privilege::analyze_usage(scope.events, inventory, &privilege_options, &usage)?
+                }
+                None => privilege::analyze_after(
+                    scope.events,
+                    inventory,
+                    &privilege_options,
+                    &scope.prior.usage,
+                )?,
+            };
             for warning in &analysis.warnings {
                 tracing::warn!("{warning}");
             }
@@ -378,6 +411,33 @@ pub fn exit_code(
     code
 }
 
+/// Says at run time what `--pushdown` changes (docs/pushdown.md has the why).
+fn explain_pushdown(aggregates: &Aggregates, ingested: &Ingested) {
+    tracing::warn!(
+        "--pushdown: rate windows ({} counted in the workspace) and permission use come from \
+         the workspace's aggregates; the {} events pulled are only those the event policies \
+         look at, so the summary's counts describe them, and {} did not run (they need every \
+         event); see docs/pushdown.md",
+        aggregates.windows.height(),
+        ingested.records_analyzed(),
+        rates::NEED_EVERY_EVENT.join(", ")
+    );
+    if let Some(note) = describe_pieces(aggregates.windows_from_several_slices) {
+        tracing::warn!("--pushdown: {note}");
+    }
+}
+
+/// Each vault's first and last event from the pushdown usage table.
+fn vault_spans(vaults: &DataFrame) -> anyhow::Result<HashMap<String, (i64, i64)>> {
+    let mut usage = UsageTable::default();
+    usage.add_windows(vaults)?;
+    Ok(usage
+        .windows
+        .into_iter()
+        .map(|(vault, w)| (vault, (w.first_ns, w.last_ns)))
+        .collect())
+}
+
 pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     let setup = Setup::load(&args.policy.options(), &args.inventory)?;
     let inputs = ingest::inputs::expand(&args.paths)?;
@@ -393,14 +453,31 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     }
     let mut timer = StageTimer::new(args.timings);
     let progress = progress_bar(&inputs);
+    let pushdown = args.pushdown.pushdown;
+    if pushdown && !inputs.is_empty() {
+        // The aggregates describe the workspaces only: the files' events
+        // would be judged by the event policies but missing from the windows.
+        anyhow::bail!("--pushdown audits workspaces only: give log files or --pushdown, not both");
+    }
     let mut ingested = ingest::ingest(&inputs, &progress)?;
     progress.finish_and_clear();
-    if workspaces {
+    let mut aggregates = None;
+    if workspaces && pushdown {
+        let (pulled, pulled_aggregates) = super::pull::pull_pushdown(&args.log_analytics)?;
+        ingested.merge(pulled)?;
+        aggregates = Some(pulled_aggregates);
+    } else if workspaces {
         ingested.merge(super::pull::pull(&args.log_analytics)?)?;
     }
     timer.done("ingest");
 
-    let prior = Prior::default();
+    let mut prior = Prior::default();
+    if let Some(aggregates) = &aggregates {
+        explain_pushdown(aggregates, &ingested);
+        // Each vault's logged period (learning periods, expiry) is the
+        // workspace's, not that of the few events pulled.
+        prior.spans = vault_spans(&aggregates.vaults)?;
+    }
     let scope = Scope {
         events: &ingested.events,
         judged: None,
@@ -412,7 +489,14 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
         min_observation_days: args.min_observation_days,
         timings: args.timings,
     };
-    let analysis = analyse(&setup, &ingested.events, &scope, &options, &mut timer)?;
+    let analysis = analyse_with(
+        &setup,
+        &ingested.events,
+        &scope,
+        &options,
+        &mut timer,
+        aggregates.as_ref(),
+    )?;
     let outputs = Outputs {
         out: &args.out,
         formats: &args.format,

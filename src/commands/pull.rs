@@ -17,6 +17,7 @@ use crate::cli::exit;
 use crate::ingest::Ingested;
 use crate::ingest::azure_monitor::auth::{self, AuthMode};
 use crate::ingest::azure_monitor::client::{self, LogsQueryClient};
+use crate::ingest::azure_monitor::pushdown::{self, Aggregates};
 use crate::ingest::azure_monitor::query::{self, Query, Slice};
 use crate::ingest::azure_monitor::{self, PullPlan};
 
@@ -56,10 +57,25 @@ pub struct WorkspaceArgs {
     pub slice: String,
 }
 
+/// `--pushdown`, beside [`WorkspaceArgs`] rather than in it: the scheduled
+/// job builds its `WorkspaceArgs` from its configuration, which has no
+/// pushdown setting (yet).
+#[derive(Debug, Clone, Args)]
+pub struct PushdownArgs {
+    /// Count the rate windows and the permission use in the workspace (KQL
+    /// summarize, queries/pushdown-*.kql) and pull only those aggregates and
+    /// the events the event policies look at. First-seen, caching and
+    /// sequence analyses need every event and do not run; see docs/pushdown.md.
+    #[arg(long, requires = "workspaces")]
+    pub pushdown: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct PullArgs {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub pushdown: PushdownArgs,
     /// Parquet file to write the normalised events to.
     #[arg(long, value_name = "FILE.parquet")]
     pub out: PathBuf,
@@ -84,8 +100,15 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-/// Pulls the events `args` name.
-pub fn pull(args: &WorkspaceArgs) -> anyhow::Result<Ingested> {
+/// A pull's plan, client and credential, ready to run.
+struct Prepared {
+    plan: PullPlan,
+    client: Arc<LogsQueryClient>,
+    credential: auth::Credential,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn prepare(args: &WorkspaceArgs) -> anyhow::Result<Prepared> {
     let now = Utc::now();
     let start = query::parse_time_arg(&args.since, now).context("--since")?;
     let end = match &args.until {
@@ -120,8 +143,45 @@ pub fn pull(args: &WorkspaceArgs) -> anyhow::Result<Ingested> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    Ok(Prepared {
+        plan,
+        client,
+        credential,
+        runtime,
+    })
+}
+
+/// Pulls the events `args` name.
+pub fn pull(args: &WorkspaceArgs) -> anyhow::Result<Ingested> {
+    let prepared = prepare(args)?;
     let progress = progress_bar();
-    let pulled = runtime.block_on(azure_monitor::pull(client, &credential, &plan, &progress));
+    let pulled = prepared.runtime.block_on(azure_monitor::pull(
+        prepared.client.clone(),
+        &prepared.credential,
+        &prepared.plan,
+        &progress,
+    ));
+    progress.finish_and_clear();
+    pulled
+}
+
+/// `--pushdown`: the events that matter and the workspace's aggregates.
+pub fn pull_pushdown(args: &WorkspaceArgs) -> anyhow::Result<(Ingested, Aggregates)> {
+    if let Some(path) = &args.query {
+        anyhow::bail!(
+            "--query {} and --pushdown: --pushdown runs its own queries \
+             (queries/pushdown-*.kql); drop one of the two",
+            path.display()
+        );
+    }
+    let prepared = prepare(args)?;
+    let progress = progress_bar();
+    let pulled = prepared.runtime.block_on(pushdown::pull(
+        prepared.client.clone(),
+        &prepared.credential,
+        &prepared.plan,
+        &progress,
+    ));
     progress.finish_and_clear();
     pulled
 }
@@ -151,6 +211,16 @@ pub fn report_unfinished(ingested: &Ingested) -> bool {
 pub fn run(args: &PullArgs) -> anyhow::Result<u8> {
     if args.workspace.workspaces.is_empty() {
         anyhow::bail!("name at least one --workspace ID");
+    }
+    if args.pushdown.pushdown {
+        // A Parquet file of kvaudit's holds events; the aggregates of a
+        // pushdown describe one time range and would have to travel with
+        // them, and `audit FILE.parquet` would have to know to use them.
+        anyhow::bail!(
+            "kvaudit pull does not take --pushdown: a pull saves events, and --pushdown \
+             leaves most of them in the workspace. Run `kvaudit audit --workspace ID \
+             --pushdown` to audit from the workspace's aggregates, or pull without it"
+        );
     }
     let mut pulled = pull(&args.workspace)?;
     crate::ingest::parquet::write(&mut pulled.events, pulled.pull.as_ref(), &args.out)?;

@@ -14,6 +14,8 @@
 
 #![allow(dead_code)]
 
+mod pushdown;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -132,6 +134,8 @@ pub struct State {
     pub script: VecDeque<Scripted>,
     /// Answer with a body that is not JSON.
     pub malformed: bool,
+    /// A column to leave out of the pushdown aggregate answers.
+    pub pushdown_drop: Option<String>,
     pub requests: Vec<Recorded>,
 }
 
@@ -438,6 +442,32 @@ fn answer(
             "{\"tables\": [{\"name\": \"PrimaryResult\", \"colu".into(),
         );
     }
+    if let Some(kind) = pushdown::kind(query) {
+        let rows: Vec<&Map<String, Value>> = state
+            .workspaces
+            .get(workspace)
+            .map(|rows| rows.iter().collect())
+            .unwrap_or_default();
+        let in_slice = pushdown::in_slice(&rows, start, end);
+        match kind {
+            pushdown::Kind::Windows => {
+                return json_answer(
+                    200,
+                    pushdown::windows(&in_slice, state.pushdown_drop.as_deref()),
+                );
+            }
+            pushdown::Kind::Usage => {
+                return json_answer(
+                    200,
+                    pushdown::usage(&in_slice, state.pushdown_drop.as_deref()),
+                );
+            }
+            // The events query returns rows like the bundled one: only those it keeps.
+            pushdown::Kind::Events => {}
+        }
+    }
+    let kept: Option<HashSet<usize>> = pushdown::kind(query)
+        .map(|_| pushdown::kept_events(&state.workspaces[workspace], start, end));
     let legs = legs(query);
     let legs: Vec<&Leg> = legs.iter().filter(|l| tables.contains(&l.table)).collect();
     // Union columns: in leg order, each name once.
@@ -486,6 +516,9 @@ fn answer(
         }
         None => state.workspaces[workspace]
             .iter()
+            .enumerate()
+            .filter(|(i, _)| kept.as_ref().is_none_or(|k| k.contains(i)))
+            .map(|(_, row)| row)
             .filter(|row| {
                 row.get("TimeGenerated")
                     .and_then(Value::as_str)
@@ -522,7 +555,7 @@ fn answer(
 }
 
 /// ISO 8601 with the trailing fraction zeros trimmed, as the service writes datetimes.
-fn service_time(t: DateTime<Utc>) -> String {
+pub fn service_time(t: DateTime<Utc>) -> String {
     let s = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
     let (main, fraction) = s.trim_end_matches('Z').split_once('.').unwrap();
     let fraction = fraction.trim_end_matches('0');
@@ -609,6 +642,9 @@ struct Leg {
 
 fn legs(query: &str) -> Vec<Leg> {
     let mut legs: Vec<Leg> = Vec::new();
+    // Columns are read from a leg's `| project` on: lines of `extend`
+    // before it look the same (`name = tostring(...)`).
+    let mut projecting = false;
     for line in query.lines() {
         let trimmed = line.trim();
         if let Some(table) = trimmed.strip_prefix('(') {
@@ -617,6 +653,17 @@ fn legs(query: &str) -> Vec<Leg> {
                 table: table.to_owned(),
                 columns: Vec::new(),
             });
+            projecting = false;
+            continue;
+        }
+        if trimmed.starts_with("| project") {
+            projecting = true;
+            continue;
+        }
+        if trimmed.starts_with('|') {
+            projecting = false;
+        }
+        if !projecting {
             continue;
         }
         let Some(leg) = legs.last_mut() else { continue };
@@ -641,6 +688,9 @@ fn legs(query: &str) -> Vec<Leg> {
         };
         leg.columns.push((name.to_owned(), kind, source.to_owned()));
     }
+    // A leg that projects nothing the parser knows (the pushdown events
+    // query's `kvaudit_listers`) is not a result leg.
+    legs.retain(|l| !l.columns.is_empty());
     legs
 }
 
@@ -688,7 +738,7 @@ fn let_value(query: &str, name: &str) -> Option<String> {
     Some(rest[..rest.find(')')?].to_owned())
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))

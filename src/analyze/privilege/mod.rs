@@ -192,9 +192,21 @@ pub fn analyze_after(
     options: &PrivilegeOptions,
     prior: &UsageTable,
 ) -> anyhow::Result<PrivilegeAnalysis> {
-    let map = PermissionMap::get();
     let mut usage = UsageTable::from_events(events)?;
     usage.absorb(prior);
+    analyze_usage(events, inventory, options, &usage)
+}
+
+/// [`analyze`] with the permission use given: under `--pushdown` it comes
+/// from the workspace (`queries/pushdown-usage.kql`), since the events frame
+/// then holds only some events. `events` still names the callers.
+pub fn analyze_usage(
+    events: &DataFrame,
+    inventory: &Inventory,
+    options: &PrivilegeOptions,
+    usage: &UsageTable,
+) -> anyhow::Result<PrivilegeAnalysis> {
+    let map = PermissionMap::get();
     let facts = EventEntities::from_events(events)?;
     let mut out = PrivilegeAnalysis {
         warnings: inventory.warnings.clone(),

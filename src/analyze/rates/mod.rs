@@ -124,7 +124,29 @@ pub fn observe_after(
     options: &RateOptions,
     prior: &Prior,
 ) -> PolarsResult<Observations> {
-    if events.height() == 0 {
+    observe_with(events, options, prior, None)
+}
+
+/// Under `--pushdown` the events frame holds only the events that matter
+/// (`queries/pushdown-events.kql`). These analyses need every event and are
+/// not run then, rather than report from a subset: a caller's routine reads
+/// are missing, so first-seen would call known identities, addresses and
+/// secrets new, the caching analysis would see no reads, and a sequence's
+/// reads after a change would be missing.
+pub const NEED_EVERY_EVENT: [&str; 3] = ["first-seen", "objects (caching)", "sequences"];
+
+/// [`observe_after`], with the window counts of `--pushdown` (the table of
+/// `queries/pushdown-windows.kql`) when given: the windows are judged from
+/// them, the analyses in [`NEED_EVERY_EVENT`] are not run, and the others
+/// (refusals per address, expiry) run on the events frame, which holds
+/// every refusal, write and notification they read.
+pub fn observe_with(
+    events: &DataFrame,
+    options: &RateOptions,
+    prior: &Prior,
+    pushdown_counts: Option<&DataFrame>,
+) -> PolarsResult<Observations> {
+    if events.height() == 0 && pushdown_counts.is_none() {
         return Ok(Observations::default());
     }
     let mut seconds = Vec::new();
@@ -139,15 +161,33 @@ pub fn observe_after(
     let learning_ends =
         first_seen::learning_ends(&spans, options.learning_days, prior.fixed_learning);
     lap("events");
-    let windows = windows::rate_windows(&lazy, options.baseline_days, &prior.arrivals())?;
+    let windows = match pushdown_counts {
+        Some(counted) => {
+            windows::rate_windows_from_counts(counted, options.baseline_days, &prior.arrivals())?
+        }
+        None => windows::rate_windows(&lazy, options.baseline_days, &prior.arrivals())?,
+    };
     lap("windows");
-    let object_windows = objects::object_read_windows(&lazy)?;
+    let every_event = pushdown_counts.is_none();
+    let object_windows = if every_event {
+        objects::object_read_windows(&lazy)?
+    } else {
+        Vec::new()
+    };
     lap("objects");
     let address_windows = addresses::address_windows(events)?;
     lap("addresses");
-    let first_seen = first_seen::first_seen(&lazy, &spans, &learning_ends, prior)?;
+    let first_seen = if every_event {
+        first_seen::first_seen(&lazy, &spans, &learning_ends, prior)?
+    } else {
+        Vec::new()
+    };
     lap("first-seen");
-    let sequences = sequences::sequences(&lazy)?;
+    let sequences = if every_event {
+        sequences::sequences(&lazy)?
+    } else {
+        Vec::new()
+    };
     lap("sequences");
     let expiries = expiry::expiries(
         events,

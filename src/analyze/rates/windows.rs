@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::baseline::Metric;
 use super::events::{CALLER, caller_columns, callers};
-use crate::analyze::columns::integers;
+use crate::analyze::columns::{integers, strings};
+use crate::analyze::policy::model::UNKNOWN_VAULT;
 
 pub const MINUTE_NS: i64 = 60 * 1_000_000_000;
 pub const HOUR_NS: i64 = 60 * MINUTE_NS;
@@ -173,48 +174,99 @@ pub fn rate_windows(
     let mut result = Windows::default();
     for size in WINDOW_SIZES {
         let frame = counts(authenticated, size)?;
-        result.counted += frame.height() as u64;
         let callers = callers(&frame)?;
-        let start: Vec<i64> = integers(frame.column("start")?)?
-            .into_iter()
-            .map(Option::unwrap_or_default)
-            .collect();
-        let values: Vec<Vec<i64>> = COUNTS
-            .iter()
-            .map(|c| {
-                Ok(integers(frame.column(c)?)?
-                    .into_iter()
-                    .map(Option::unwrap_or_default)
-                    .collect())
-            })
-            .collect::<PolarsResult<_>>()?;
-        let mut from = 0;
-        while from < frame.height() {
-            let to = (from..frame.height())
-                .find(|&i| callers[i] != callers[from])
-                .unwrap_or(frame.height());
-            let first = start[from].min(arrivals.get(&callers[from]).copied().unwrap_or(i64::MAX));
-            let series = Series {
-                first_day: first - first.rem_euclid(DAY_NS),
-                start: &start[from..to],
-                values: values.iter().map(|v| &v[from..to]).collect(),
-            };
-            let floors = floors(size);
-            for i in 0..series.start.len() {
-                // Baselines cost a sort each: skip windows no count can be judged on.
-                if !(0..COUNTS.len()).any(|c| series.values[c][i] >= floors[c]) {
-                    continue;
-                }
-                let (principal, vault) = &callers[from];
-                let window = series.judge(i, size, baseline_days, principal, vault);
-                if window.worth_judging(size) {
-                    result.judged.push(window);
-                }
-            }
-            from = to;
-        }
+        judge_counts(&frame, callers, size, baseline_days, arrivals, &mut result)?;
     }
     Ok(result)
+}
+
+/// [`rate_windows`] over counts made elsewhere: the `--pushdown` table of
+/// `queries/pushdown-windows.kql` (`caller`, `vault`, `minutes`, `start` in
+/// ns, the [`COUNTS`]), sorted by caller, vault, minutes, start. From here on
+/// both take the same path, so the baselines and floors are the same code.
+pub fn rate_windows_from_counts(
+    counted: &DataFrame,
+    baseline_days: i64,
+    arrivals: &HashMap<(String, String), i64>,
+) -> PolarsResult<Windows> {
+    let mut result = Windows::default();
+    for size in WINDOW_SIZES {
+        let frame = counted
+            .clone()
+            .lazy()
+            .filter(col("minutes").eq(lit(size.minutes)))
+            .sort(["caller", "vault", "start"], SortMultipleOptions::default())
+            .collect()?;
+        let caller = strings(frame.column("caller")?)?;
+        let vault = strings(frame.column("vault")?)?;
+        let callers = caller
+            .into_iter()
+            .zip(vault)
+            .map(|(c, v)| {
+                (
+                    c.unwrap_or_else(|| "unknown".to_owned()),
+                    // An empty vault is what the KQL makes of kvaudit's missing one.
+                    v.filter(|v| !v.is_empty())
+                        .unwrap_or_else(|| UNKNOWN_VAULT.to_owned()),
+                )
+            })
+            .collect();
+        judge_counts(&frame, callers, size, baseline_days, arrivals, &mut result)?;
+    }
+    Ok(result)
+}
+
+/// Judges every window of one size: `frame` holds `start` and the
+/// [`COUNTS`], one row per window, `callers` the (principal, vault) of each
+/// row; rows of a caller are contiguous and in time order.
+fn judge_counts(
+    frame: &DataFrame,
+    callers: Vec<(String, String)>,
+    size: WindowSize,
+    baseline_days: i64,
+    arrivals: &HashMap<(String, String), i64>,
+    result: &mut Windows,
+) -> PolarsResult<()> {
+    result.counted += frame.height() as u64;
+    let start: Vec<i64> = integers(frame.column("start")?)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    let values: Vec<Vec<i64>> = COUNTS
+        .iter()
+        .map(|c| {
+            Ok(integers(frame.column(c)?)?
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect())
+        })
+        .collect::<PolarsResult<_>>()?;
+    let mut from = 0;
+    while from < frame.height() {
+        let to = (from..frame.height())
+            .find(|&i| callers[i] != callers[from])
+            .unwrap_or(frame.height());
+        let first = start[from].min(arrivals.get(&callers[from]).copied().unwrap_or(i64::MAX));
+        let series = Series {
+            first_day: first - first.rem_euclid(DAY_NS),
+            start: &start[from..to],
+            values: values.iter().map(|v| &v[from..to]).collect(),
+        };
+        let floors = floors(size);
+        for i in 0..series.start.len() {
+            // Baselines cost a sort each: skip windows no count can be judged on.
+            if !(0..COUNTS.len()).any(|c| series.values[c][i] >= floors[c]) {
+                continue;
+            }
+            let (principal, vault) = &callers[from];
+            let window = series.judge(i, size, baseline_days, principal, vault);
+            if window.worth_judging(size) {
+                result.judged.push(window);
+            }
+        }
+        from = to;
+    }
+    Ok(())
 }
 
 /// One (principal, vault)'s windows of one size, in time order.

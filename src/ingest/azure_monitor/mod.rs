@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod pushdown;
 pub mod query;
 pub mod response;
 
@@ -249,6 +250,102 @@ fn describe_progress(progress: &ProgressBar, account: &PullAccount) {
     ));
 }
 
+/// What a query's answers become: each slice's `200` body is handed to a
+/// collector, which keeps what it read or says why it could not.
+pub(crate) trait Collect {
+    /// Reads one slice's body (empty for `204`); an error leaves the slice
+    /// unfinished.
+    fn collect(
+        &mut self,
+        workspace: usize,
+        body: &[u8],
+        location: &str,
+    ) -> Result<Collected, String>;
+}
+
+/// What a collector made of one answer.
+pub(crate) enum Collected {
+    /// The slice, whole: this many rows.
+    Rows(u64),
+    /// The service answered part of the slice (why): it is split and asked again.
+    Partial(String),
+}
+
+/// The events of a slice, normalised exactly as file ingest would.
+#[derive(Default)]
+pub(crate) struct EventCollector {
+    frames: Vec<polars::prelude::DataFrame>,
+    rejections: RejectionLog,
+    /// Per workspace: rows read, rows rejected.
+    per_workspace: Vec<(u64, u64)>,
+}
+
+impl Collect for EventCollector {
+    fn collect(
+        &mut self,
+        workspace: usize,
+        body: &[u8],
+        location: &str,
+    ) -> Result<Collected, String> {
+        match decode(body, location)? {
+            Decoded::Complete(batch) => {
+                if self.per_workspace.len() <= workspace {
+                    self.per_workspace.resize(workspace + 1, (0, 0));
+                }
+                self.per_workspace[workspace].0 += batch.records;
+                self.per_workspace[workspace].1 += batch.rejections.total();
+                self.rejections.merge(batch.rejections);
+                if batch.frame.height() > 0 {
+                    self.frames.push(batch.frame);
+                }
+                Ok(Collected::Rows(batch.records))
+            }
+            Decoded::Partial(reason) => Ok(Collected::Partial(reason)),
+        }
+    }
+}
+
+impl EventCollector {
+    /// The events read, as an ingest of `plan`'s workspaces.
+    fn into_ingested(
+        mut self,
+        workspaces: &[String],
+        account: PullAccount,
+    ) -> anyhow::Result<Ingested> {
+        self.per_workspace.resize(workspaces.len(), (0, 0));
+        let events = super::combine(self.frames)?;
+        let records_read = self.per_workspace.iter().map(|(read, _)| read).sum();
+        let inputs = workspaces
+            .iter()
+            .zip(&self.per_workspace)
+            .map(|(workspace, (read, rejected))| InputSummary {
+                name: format!("workspace {workspace}"),
+                layout: Some("log-analytics"),
+                records_read: *read,
+                records_rejected: *rejected,
+            })
+            .collect();
+        Ok(Ingested {
+            events,
+            rejections: self.rejections,
+            records_read,
+            inputs,
+            pull: Some(account),
+        })
+    }
+}
+
+/// A new pull's account for `plan`.
+fn account_of(plan: &PullPlan) -> PullAccount {
+    PullAccount {
+        workspaces: plan.workspaces.clone(),
+        time_from: plan.range.start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        time_to: plan.range.end.to_rfc3339_opts(SecondsFormat::Secs, true),
+        query: plan.query.name.clone(),
+        ..PullAccount::default()
+    }
+}
+
 /// Runs the pull; events are normalised exactly as file ingest would.
 pub async fn pull(
     client: Arc<LogsQueryClient>,
@@ -256,27 +353,53 @@ pub async fn pull(
     plan: &PullPlan,
     progress: &ProgressBar,
 ) -> anyhow::Result<Ingested> {
+    let mut account = account_of(plan);
+    let mut events = EventCollector::default();
+    let slices = Slice::cover(plan.range, plan.slice);
+    run_query(
+        &client,
+        credential,
+        plan,
+        &plan.query,
+        slices,
+        progress,
+        &mut account,
+        &mut events,
+    )
+    .await?;
+    events.into_ingested(&plan.workspaces, account)
+}
+
+/// Runs `query` over `slices` in every workspace of `plan`, splitting
+/// slices the service cannot answer whole, and hands each answer to `sink`;
+/// the account records slices, rows, bytes and unfinished slices.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_query(
+    client: &Arc<LogsQueryClient>,
+    credential: &Credential,
+    plan: &PullPlan,
+    query: &Query,
+    slices: Vec<Slice>,
+    progress: &ProgressBar,
+    account: &mut PullAccount,
+    sink: &mut dyn Collect,
+) -> anyhow::Result<()> {
     let mut pending: VecDeque<Job> = VecDeque::new();
-    for slice in Slice::cover(plan.range, plan.slice) {
+    for slice in slices {
         for workspace in 0..plan.workspaces.len() {
             pending.push_back(Job { workspace, slice });
         }
     }
-    progress.set_length(pending.len() as u64);
-    let mut account = PullAccount {
-        workspaces: plan.workspaces.clone(),
-        time_from: plan.range.start.to_rfc3339_opts(SecondsFormat::Secs, true),
-        time_to: plan.range.end.to_rfc3339_opts(SecondsFormat::Secs, true),
-        query: plan.query.name.clone(),
-        ..PullAccount::default()
-    };
-    let mut per_workspace = vec![(0u64, 0u64); plan.workspaces.len()];
-    let mut frames = Vec::new();
-    let mut rejections = RejectionLog::default();
+    progress.inc_length(pending.len() as u64);
     // Per workspace, the longest slice not yet known to be too much for one
     // query: slices still queued are cut to it before they are sent, so a busy
     // workspace pays for one oversized query, not one per slice.
-    let mut longest = vec![plan.slice; plan.workspaces.len()];
+    let first = pending
+        .iter()
+        .map(|j| j.slice.duration())
+        .max()
+        .unwrap_or(plan.slice);
+    let mut longest = vec![first; plan.workspaces.len()];
     let mut running = JoinSet::new();
     loop {
         while running.len() < MAX_CONCURRENT
@@ -294,7 +417,7 @@ pub async fn pull(
             }
             let client = client.clone();
             let workspace = plan.workspaces[job.workspace].clone();
-            let text = plan.query.for_slice(&job.slice);
+            let text = query.for_slice(&job.slice);
             running.spawn(async move {
                 let answer = client.query(&workspace, &text, &job.slice.timespan()).await;
                 (job, answer)
@@ -309,27 +432,21 @@ pub async fn pull(
             Ok(outcome) => outcome,
             Err(error) => {
                 running.abort_all();
-                return Err(fatal(error, workspace, &client, credential, &plan.query));
+                return Err(fatal(error, workspace, client, credential, query));
             }
         };
         let location = format!("workspace {workspace} slice {}", job.slice);
         let outcome = match outcome {
             Outcome::Rows { body } => {
                 account.bytes += body.len() as u64;
-                match decode(&body, &location) {
-                    Ok(Decoded::Complete(batch)) => {
+                match sink.collect(job.workspace, &body, &location) {
+                    Ok(Collected::Rows(rows)) => {
                         account.slices_completed += 1;
-                        account.rows += batch.records;
-                        per_workspace[job.workspace].0 += batch.records;
-                        per_workspace[job.workspace].1 += batch.rejections.total();
-                        rejections.merge(batch.rejections);
-                        if batch.frame.height() > 0 {
-                            frames.push(batch.frame);
-                        }
+                        account.rows += rows;
                         progress.inc(1);
                         None
                     }
-                    Ok(Decoded::Partial(reason)) => Some(Outcome::Split(reason)),
+                    Ok(Collected::Partial(reason)) => Some(Outcome::Split(reason)),
                     Err(reason) => Some(Outcome::Unfinished(reason)),
                 }
             }
@@ -371,40 +488,43 @@ pub async fn pull(
                     reason,
                 });
             }
-            Some(Outcome::Rows { .. }) => unreachable!("rows are decoded above"),
+            Some(Outcome::Rows { .. }) => unreachable!("rows are collected above"),
         }
-        describe_progress(progress, &account);
+        describe_progress(progress, account);
     }
     account
         .unfinished
         .sort_by(|a, b| (&a.workspace, &a.slice).cmp(&(&b.workspace, &b.slice)));
-
-    let events = super::combine(frames)?;
-    let records_read = per_workspace.iter().map(|(read, _)| read).sum();
-    let inputs = plan
-        .workspaces
-        .iter()
-        .zip(&per_workspace)
-        .map(|(workspace, (read, rejected))| InputSummary {
-            name: format!("workspace {workspace}"),
-            layout: Some("log-analytics"),
-            records_read: *read,
-            records_rejected: *rejected,
-        })
-        .collect();
-    Ok(Ingested {
-        events,
-        rejections,
-        records_read,
-        inputs,
-        pull: Some(account),
-    })
+    Ok(())
 }
 
 enum Decoded {
     Complete(super::formats::BatchOutcome),
     /// The service answered part of the slice.
     Partial(String),
+}
+
+/// A `200` body as result tables; an unreadable body is an error (the slice is unfinished).
+pub(crate) fn parse_answer(body: &[u8]) -> Result<QueryResults<'_>, String> {
+    serde_json::from_slice(body).map_err(|e| {
+        format!("the service's answer is not a query result ({e}); the slice was not read")
+    })
+}
+
+/// Why the answer holds only part of the slice (`Ok(Some)`: split and ask
+/// again), or the error it carries instead of rows.
+pub(crate) fn partial(results: &QueryResults<'_>) -> Result<Option<String>, String> {
+    match &results.error {
+        None => Ok(None),
+        Some(error) if error.code == "PartialError" => {
+            Ok(Some(format!("partial result: {}", error.best_message())))
+        }
+        Some(error) => Err(format!(
+            "the answer carries an error: {} [{}]",
+            error.best_message(),
+            error.codes().join("/")
+        )),
+    }
 }
 
 /// Decodes a `200` body; an unreadable body is an error (the slice is unfinished).
@@ -416,21 +536,9 @@ fn decode(body: &[u8], location: &str) -> Result<Decoded, String> {
             .map(Decoded::Complete)
             .map_err(|e| e.to_string());
     }
-    let results: QueryResults = serde_json::from_slice(body).map_err(|e| {
-        format!("the service's answer is not a query result ({e}); the slice was not read")
-    })?;
-    if let Some(error) = &results.error {
-        if error.code == "PartialError" {
-            return Ok(Decoded::Partial(format!(
-                "partial result: {}",
-                error.best_message()
-            )));
-        }
-        return Err(format!(
-            "the answer carries an error: {} [{}]",
-            error.best_message(),
-            error.codes().join("/")
-        ));
+    let results = parse_answer(body)?;
+    if let Some(reason) = partial(&results)? {
+        return Ok(Decoded::Partial(reason));
     }
     let table = results
         .tables
