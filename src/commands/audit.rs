@@ -528,6 +528,7 @@ mod tests {
             layout: None,
             records_read: records,
             records_rejected: 0,
+            lines: 0,
         }
     }
 

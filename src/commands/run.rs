@@ -170,7 +170,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         timings: config.timings,
     };
     let analysis = audit::analyse(&setup, &ingested.events, &scope, &options, &mut timer)?;
-    drop(combined);
 
     // Suppressions and the comparison with the previous run.
     let suppressions = match &config.suppressions {
@@ -239,9 +238,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
     }
     let mut next = state.next_generation(manifest.as_ref());
     history::save(
-        &state,
         manifest.as_ref(),
         prior,
+        &combined,
         &ingested.events,
         Retention::for_baseline(config.rates.baseline_days, i64::from(config.usage_days)),
         &mut next,

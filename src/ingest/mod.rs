@@ -31,6 +31,10 @@ pub struct InputSummary {
     pub layout: Option<&'static str>,
     pub records_read: u64,
     pub records_rejected: u64,
+    /// Newlines up to where reading stopped, in the file's own numbering
+    /// (the scheduled job resumes a grown file at the next line).
+    #[serde(skip)]
+    pub lines: u32,
 }
 
 /// Everything ingest produced.
@@ -80,6 +84,7 @@ pub fn ingest(inputs: &[Input], progress: &ProgressBar) -> PolarsResult<Ingested
             layout: outcome.layout,
             records_read: outcome.records,
             records_rejected: outcome.rejections.total(),
+            lines: outcome.lines,
         });
         records_read += outcome.records;
         rejections.merge(outcome.rejections);
@@ -115,6 +120,7 @@ struct Outcome {
     records: u64,
     /// The pull account kept in a Parquet file.
     pull: Option<azure_monitor::PullAccount>,
+    lines: u32,
 }
 
 /// Parquet files (kvaudit's own frames) are loaded as they are; everything
@@ -131,6 +137,7 @@ fn read_any(input: &Input, progress: &ProgressBar) -> PolarsResult<Outcome> {
             frames: read.frame.into_iter().collect(),
             rejections: read.rejections,
             records: read.records,
+            lines: 0,
             pull: read.pull,
         });
     }
@@ -141,6 +148,7 @@ fn read_any(input: &Input, progress: &ProgressBar) -> PolarsResult<Outcome> {
         frames: read.frames,
         rejections: read.rejections,
         records: read.records,
+        lines: read.lines,
         pull: None,
     })
 }

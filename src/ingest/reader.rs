@@ -28,6 +28,8 @@ pub struct InputOutcome {
     pub frames: Vec<DataFrame>,
     pub rejections: RejectionLog,
     pub records: u64,
+    /// Newlines up to where reading stopped, counting those before a range.
+    pub lines: u32,
 }
 
 /// How a file was laid out.
@@ -232,6 +234,7 @@ pub fn read_input(input: &Input, progress: &ProgressBar) -> PolarsResult<InputOu
         frames: Vec::new(),
         rejections: RejectionLog::default(),
         records: 0,
+        lines: input.first_line() - 1,
     };
     let file_rejection = |reason, line, detail: String| Rejection {
         reason,
@@ -337,6 +340,7 @@ pub fn read_input(input: &Input, progress: &ProgressBar) -> PolarsResult<InputOu
         ));
         outcome.records += 1;
     }
+    outcome.lines = lines_done;
     for batch in batches {
         outcome.records += batch.records;
         outcome.rejections.merge(batch.rejections);

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate};
+use chrono::DateTime;
 use polars::prelude::*;
 
 use super::state::{Generation, Manifest, StateDir};
@@ -63,11 +63,6 @@ fn day_role(day: i64) -> String {
     format!("{EVENTS}{date}")
 }
 
-fn role_day(role: &str) -> Option<i64> {
-    let date: NaiveDate = role.strip_prefix(EVENTS)?.parse().ok()?;
-    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp() / 86_400)
-}
-
 /// Reads the history of the committed generation (empty without one).
 pub fn load(state: &StateDir, manifest: Option<&Manifest>) -> anyhow::Result<History> {
     let Some(manifest) = manifest else {
@@ -100,72 +95,63 @@ fn read_events(state: &StateDir, manifest: &Manifest, role: &str) -> anyhow::Res
     }
 }
 
-/// Writes the next generation's history: the days `new` touches are
-/// rewritten with its events added, days past the retention are folded
-/// into the aggregates, the other days are carried over.
+/// Writes the next generation's history from `events` (the run's whole
+/// frame: history and new rows): the days `new` touches are rewritten, days
+/// past the retention are folded into the aggregates, the other days'
+/// files are carried over unread.
 pub fn save(
-    state: &StateDir,
     previous: Option<&Manifest>,
     mut prior: Prior,
+    events: &DataFrame,
     new: &DataFrame,
     retention: Retention,
     next: &mut Generation,
 ) -> anyhow::Result<()> {
-    let mut days: BTreeMap<i64, Option<String>> = previous
-        .map(|m| {
-            m.documents
-                .keys()
-                .filter_map(|role| Some((role_day(role)?, Some(role.clone()))))
-                .collect()
-        })
-        .unwrap_or_default();
-    let by_day = split_by_day(new)?;
-    for day in by_day.keys() {
-        days.entry(*day).or_insert(None);
-    }
-    let Some(&newest) = days.keys().next_back() else {
+    let touched = days_of(new)?;
+    let days = days_of(events)?;
+    let Some(&newest) = days.last() else {
         write_prior(&prior, next)?;
         return Ok(());
     };
     let oldest_kept = newest - retention.event_days;
-    for (day, old_role) in days {
-        let added = by_day.get(&day);
-        let old = match (&old_role, added.is_some() || day < oldest_kept) {
-            (Some(role), true) => Some(read_events(
-                state,
-                previous.expect("roles come from it"),
-                role,
-            )?),
-            _ => None,
-        };
-        if day < oldest_kept {
-            let frames: Vec<DataFrame> = old.into_iter().chain(added.cloned()).collect();
-            prior.absorb(Prior::of_events(&ingest::combine(frames)?)?)?;
-        } else if let Some(added) = added {
-            let frames: Vec<DataFrame> = old.into_iter().chain([added.clone()]).collect();
-            next.write_parquet(&day_role(day), &mut ingest::combine(frames)?)?;
-        } else if let (Some(role), Some(previous)) = (&old_role, previous) {
-            next.keep(previous, role);
+    let rewritten = |day: i64| day < oldest_kept || touched.binary_search(&day).is_ok();
+    let frames = split_by_day(events, &rewritten)?;
+    for day in days {
+        let role = day_role(day);
+        match frames.get(&day) {
+            Some(frame) if day < oldest_kept => prior.absorb(Prior::of_events(frame)?)?,
+            Some(frame) => next.write_parquet(&role, &mut frame.clone())?,
+            None => next.keep(previous.expect("untouched days come from it"), &role),
         }
     }
     prior.forget_usage_before((newest + 1 - retention.usage_days) * DAY_NS);
     write_prior(&prior, next)
 }
 
-fn split_by_day(events: &DataFrame) -> anyhow::Result<BTreeMap<i64, DataFrame>> {
-    let mut out = BTreeMap::new();
-    if events.height() == 0 {
-        return Ok(out);
-    }
+/// The UTC day of each event, as day numbers since the epoch.
+fn day_column(events: &DataFrame) -> anyhow::Result<Vec<i64>> {
     let time = events.column("time")?.cast(&DataType::Int64)?;
-    let days: Vec<i64> = time.i64()?.iter().map(|t| day_of(t.unwrap_or(0))).collect();
-    let day_column = Column::new("__day".into(), &days);
-    let mut distinct = days.clone();
-    distinct.dedup();
-    distinct.sort_unstable();
-    distinct.dedup();
-    for day in distinct {
-        let mask = day_column.as_materialized_series().equal(day)?;
+    Ok(time.i64()?.iter().map(|t| day_of(t.unwrap_or(0))).collect())
+}
+
+/// The distinct days of the events, sorted.
+fn days_of(events: &DataFrame) -> anyhow::Result<Vec<i64>> {
+    let mut days = day_column(events)?;
+    days.sort_unstable();
+    days.dedup();
+    Ok(days)
+}
+
+/// The events of each day `wanted` selects.
+fn split_by_day(
+    events: &DataFrame,
+    wanted: &dyn Fn(i64) -> bool,
+) -> anyhow::Result<BTreeMap<i64, DataFrame>> {
+    let days = day_column(events)?;
+    let column = Column::new("__day".into(), &days);
+    let mut out = BTreeMap::new();
+    for day in days_of(events)?.into_iter().filter(|d| wanted(*d)) {
+        let mask = column.as_materialized_series().equal(day)?;
         out.insert(day, events.filter(&mask)?);
     }
     Ok(out)
@@ -267,9 +253,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn day_roles_round_trip() {
-        let day = day_of(1_795_000_000 * 1_000_000_000);
-        assert_eq!(role_day(&day_role(day)), Some(day));
-        assert!(day_role(day).starts_with("events/2026-"));
+    fn a_day_file_is_named_by_its_utc_date() {
+        // 2026-11-20T23:59:59Z and the next second fall on different days.
+        let last_second = 1_795_219_199 * 1_000_000_000;
+        assert_eq!(day_role(day_of(last_second)), "events/2026-11-20");
+        assert_eq!(
+            day_role(day_of(last_second + 1_000_000_000)),
+            "events/2026-11-21"
+        );
     }
 }

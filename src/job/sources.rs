@@ -39,22 +39,6 @@ fn head_hash(path: &Path, len: u64) -> std::io::Result<String> {
         .collect())
 }
 
-fn newlines(path: &Path, start: u64, end: u64) -> std::io::Result<u32> {
-    use std::io::{Seek, SeekFrom};
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(start))?;
-    let mut reader = file.take(end - start);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut count = 0u32;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            return Ok(count);
-        }
-        count += memchr::memchr_iter(b'\n', &buf[..n]).count() as u32;
-    }
-}
-
 /// Plans the reads of `candidates` against the marks of earlier runs.
 pub fn plan(candidates: Vec<Input>, previous: &BTreeMap<String, FileMark>) -> FilePlan {
     let mut plan = FilePlan {
@@ -119,51 +103,41 @@ fn bounded(input: Input, size: u64) -> Input {
 }
 
 impl FilePlan {
-    /// Records what each input's read covered (after ingest).
+    /// Records what each input's read covered, from ingest's account of it.
     pub fn record(&mut self, summaries: &[InputSummary]) {
-        let layouts: BTreeMap<&str, Option<&str>> = summaries
-            .iter()
-            .map(|s| (s.name.as_str(), s.layout))
-            .collect();
+        let read: BTreeMap<&str, &InputSummary> =
+            summaries.iter().map(|s| (s.name.as_str(), s)).collect();
         for input in &self.inputs {
-            let (path, start, end, lines_before) = match input {
+            let (path, start, end) = match input {
                 Input::File(path) => {
                     let Ok(size) = std::fs::metadata(path).map(|m| m.len()) else {
                         continue;
                     };
-                    (path, 0, size, 0)
+                    (path, 0, size)
                 }
                 Input::Range {
-                    path,
-                    start,
-                    end,
-                    first_line,
-                } => (path, *start, *end, first_line - 1),
+                    path, start, end, ..
+                } => (path, *start, *end),
                 Input::Stdin => continue,
             };
             let name = input.name();
-            // The rest of a file keeps the layout found when it was first read.
-            let layout = match input {
-                Input::Range { start, .. } if *start > 0 => {
-                    self.marks.get(&name).and_then(|m| m.layout.clone())
-                }
-                _ => layouts
-                    .get(name.as_str())
-                    .copied()
-                    .flatten()
-                    .map(str::to_owned),
-            };
-            let (Ok(head), Ok(lines)) = (
+            let (Some(summary), Ok(head)) = (
+                read.get(name.as_str()),
                 head_hash(path, end.min(HEAD_BYTES)),
-                newlines(path, start, end),
             ) else {
                 continue;
+            };
+            // The rest of a file keeps the layout found when it was first read.
+            let layout = if start > 0 {
+                self.marks.get(&name).and_then(|m| m.layout.clone())
+            } else {
+                summary.layout.map(str::to_owned)
             };
             self.marks.insert(
                 name,
                 FileMark {
                     size: end,
-                    lines: lines_before + lines,
+                    lines: summary.lines,
                     layout,
                     head,
                 },
@@ -197,6 +171,7 @@ mod tests {
             layout: Some("json-lines"),
             records_read: 3,
             records_rejected: 0,
+            lines: 3,
         }]);
         let marks = first.marks;
         assert_eq!(marks.values().next().unwrap().lines, 3);

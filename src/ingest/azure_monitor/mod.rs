@@ -323,6 +323,7 @@ impl EventCollector {
                 layout: Some("log-analytics"),
                 records_read: *read,
                 records_rejected: *rejected,
+                lines: 0,
             })
             .collect();
         Ok(Ingested {
