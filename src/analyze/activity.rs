@@ -224,21 +224,25 @@ impl Activity {
     }
 }
 
-/// Each row of a list-of-strings column, nulls dropped.
-fn string_lists(column: &Column) -> PolarsResult<Vec<Vec<String>>> {
+/// Each row of a list-of-strings column, nulls dropped, in text order.
+fn sorted_string_lists(column: &Column) -> PolarsResult<Vec<Vec<String>>> {
     let column = column.cast(&DataType::List(Box::new(DataType::String)))?;
     column
         .list()?
         .amortized_iter()
-        .map(|list| match list {
-            None => Ok(Vec::new()),
-            Some(series) => Ok(series
-                .as_ref()
-                .str()?
-                .iter()
-                .flatten()
-                .map(str::to_owned)
-                .collect()),
+        .map(|list| {
+            let mut values: Vec<String> = match list {
+                None => Vec::new(),
+                Some(series) => series
+                    .as_ref()
+                    .str()?
+                    .iter()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect(),
+            };
+            values.sort();
+            Ok(values)
         })
         .collect()
 }
@@ -246,6 +250,10 @@ fn string_lists(column: &Column) -> PolarsResult<Vec<Vec<String>>> {
 fn text(name: &str) -> Expr {
     col(name).cast(DataType::String)
 }
+
+/// The kind of a caller whose record gave none. Every record kvaudit
+/// normalises gets a kind, so only a foreign Parquet frame can lack one.
+const UNKNOWN_KIND: &str = "unknown";
 
 fn in_class(class: OutcomeClass) -> Expr {
     let status = col("http_status");
@@ -335,10 +343,7 @@ pub fn activity_over_time(events: &DataFrame, timeline: &Timeline) -> PolarsResu
     let grouped = events
         .clone()
         .lazy()
-        .group_by([
-            text("vault").fill_null(lit("(unknown)")).alias("vault"),
-            bucket_start(timeline.bucket).alias("start"),
-        ])
+        .group_by([col("vault"), bucket_start(timeline.bucket).alias("start")])
         .agg([len().alias("events")])
         .collect()?;
     let vaults = strings(grouped.column("vault")?)?;
@@ -348,7 +353,9 @@ pub fn activity_over_time(events: &DataFrame, timeline: &Timeline) -> PolarsResu
         .into_iter()
         .zip(starts)
         .zip(events)
-        .filter_map(|((vault, start), n)| Some((vault.unwrap_or_default(), start?, n)));
+        .filter_map(|((vault, start), n)| {
+            Some((vault.unwrap_or_else(|| "(unknown)".to_owned()), start?, n))
+        });
     Ok(densify(timeline, rows)
         .into_iter()
         .map(|(name, counts)| Series { name, counts })
@@ -475,20 +482,12 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
     if events.height() == 0 {
         return Ok(Vec::new());
     }
-    let sorted_unique = |name: &str| {
-        text(name)
-            .drop_nulls()
-            .unique()
-            .sort(SortOptions::default())
-            .alias(name)
-    };
-    let lf = events.clone().lazy().with_columns([
-        text("principal_id").alias("principal_id"),
-        text("identity_kind")
-            .fill_null(lit("unknown"))
-            .alias("identity_kind"),
-    ]);
+    // Grouped by the categorical columns as they are: only the few grouped
+    // rows are turned into text (casting the whole frame first cost as much
+    // memory again as the columns themselves).
+    let lf = events.clone().lazy();
     let keys = [col("principal_id"), col("identity_kind")];
+    let distinct = |name: &str| col(name).drop_nulls().unique().alias(name);
     let grouped = lf
         .clone()
         .group_by(keys.clone())
@@ -497,15 +496,21 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
             is_failure().sum().alias("failures"),
             col("time").min().cast(DataType::Int64).alias("first"),
             col("time").max().cast(DataType::Int64).alias("last"),
-            text("upn").drop_nulls().first().alias("upn"),
-            text("app_id").drop_nulls().first().alias("app_id"),
-            text("managed_identity")
+            col("upn").drop_nulls().first().alias("upn"),
+            col("app_id").drop_nulls().first().alias("app_id"),
+            col("managed_identity")
                 .drop_nulls()
                 .first()
                 .alias("managed_identity"),
-            sorted_unique("credential_kind"),
-            sorted_unique("vault"),
-            sorted_unique("operation"),
+            distinct("credential_kind"),
+            distinct("vault"),
+            distinct("operation"),
+        ])
+        .with_columns([
+            text("principal_id").alias("principal_id"),
+            text("identity_kind")
+                .fill_null(lit(UNKNOWN_KIND))
+                .alias("identity_kind"),
         ])
         .sort(
             ["events", "principal_id", "identity_kind"],
@@ -517,11 +522,11 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
 
     // The most frequent client applications of each principal.
     let clients = lf
-        .filter(text("client_info").is_not_null())
+        .filter(col("client_info").is_not_null())
         .group_by([
             col("principal_id"),
             col("identity_kind"),
-            text("client_info").alias("client_info"),
+            col("client_info"),
         ])
         .agg([len().alias("n")])
         .collect()?;
@@ -536,7 +541,7 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
         )
     {
         by_principal
-            .entry((id, kind.unwrap_or_default()))
+            .entry((id, kind.unwrap_or_else(|| UNKNOWN_KIND.to_owned())))
             .or_default()
             .push((n, client.unwrap_or_default()));
     }
@@ -554,13 +559,13 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
     let upns = strings(grouped.column("upn")?)?;
     let app_ids = strings(grouped.column("app_id")?)?;
     let managed = strings(grouped.column("managed_identity")?)?;
-    let credentials = string_lists(grouped.column("credential_kind")?)?;
-    let vaults = string_lists(grouped.column("vault")?)?;
-    let operations = string_lists(grouped.column("operation")?)?;
+    let credentials = sorted_string_lists(grouped.column("credential_kind")?)?;
+    let vaults = sorted_string_lists(grouped.column("vault")?)?;
+    let operations = sorted_string_lists(grouped.column("operation")?)?;
 
     let mut rows = Vec::with_capacity(ids.len());
     for i in 0..ids.len() {
-        let kind = kinds[i].clone().unwrap_or_else(|| "unknown".to_owned());
+        let kind = kinds[i].clone().unwrap_or_else(|| UNKNOWN_KIND.to_owned());
         let clients = by_principal
             .remove(&(ids[i].clone(), kind.clone()))
             .unwrap_or_default()

@@ -23,9 +23,31 @@ pub fn integers(column: &Column) -> PolarsResult<Vec<Option<i64>>> {
 
 /// The routine 401 that precedes every token: normal traffic, not a failure.
 pub fn is_challenge() -> Expr {
+    // Categoricals compare with text directly; a cast would copy the column.
     col("operation")
-        .cast(DataType::String)
         .eq(lit("Authentication"))
         .and(col("http_status").eq(lit(401)))
         .fill_null(lit(false))
+}
+
+/// A categorical column read row by row without decoding it: each row's
+/// code, and the mapping that turns a code into its text.
+#[derive(Clone)]
+pub struct CategoricalText {
+    codes: UInt32Chunked,
+    mapping: std::sync::Arc<CategoricalMapping>,
+}
+
+impl CategoricalText {
+    pub fn of(frame: &DataFrame, name: &str) -> PolarsResult<CategoricalText> {
+        let column = frame.column(name)?.cat32()?;
+        Ok(CategoricalText {
+            codes: column.physical().rechunk().into_owned(),
+            mapping: column.get_mapping().clone(),
+        })
+    }
+
+    pub fn get(&self, row: usize) -> Option<&str> {
+        self.mapping.cat_to_str(self.codes.get(row)?)
+    }
 }

@@ -86,12 +86,13 @@ impl Overview {
 
         let vaults = lf
             .clone()
-            .group_by([col("vault").cast(DataType::String)])
+            .group_by([col("vault")])
             .agg([
                 len().alias("events"),
                 col("time").min().cast(DataType::Int64).alias("from"),
                 col("time").max().cast(DataType::Int64).alias("to"),
             ])
+            .with_column(col("vault").cast(DataType::String))
             .sort(
                 ["vault"],
                 SortMultipleOptions::default().with_nulls_last(true),
@@ -115,23 +116,16 @@ impl Overview {
 
         let principals = lf
             .clone()
-            .group_by([
-                col("principal_id").cast(DataType::String),
-                col("identity_kind").cast(DataType::String),
-            ])
+            .group_by([col("principal_id"), col("identity_kind")])
             .agg([
                 len().alias("events"),
-                col("upn")
-                    .cast(DataType::String)
-                    .drop_nulls()
-                    .first()
-                    .alias("name"),
+                col("upn").drop_nulls().first().alias("name"),
                 col("managed_identity")
-                    .cast(DataType::String)
                     .drop_nulls()
                     .first()
                     .alias("managed_identity_id"),
             ])
+            .with_column(col("principal_id").cast(DataType::String))
             .sort(
                 ["events", "principal_id"],
                 SortMultipleOptions::default()
@@ -160,8 +154,9 @@ impl Overview {
 
         let operations = lf
             .clone()
-            .group_by([col("operation").cast(DataType::String)])
+            .group_by([col("operation")])
             .agg([len().alias("events"), is_failure().sum().alias("failures")])
+            .with_column(col("operation").cast(DataType::String))
             .sort(
                 ["events", "operation"],
                 SortMultipleOptions::default().with_order_descending_multi([true, false]),

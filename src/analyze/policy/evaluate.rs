@@ -13,6 +13,7 @@ use super::findings::{EventRef, FindingBuilder, Matched, Who};
 use super::pack::{GroupBy, LoadedPolicies, outside_baseline_rule};
 use super::requests::{RequestKey, RequestTable, Usage, UsageMap, usage};
 use super::{PolicyEvaluation, UnknownOperation};
+use crate::analyze::columns::CategoricalText;
 use crate::analyze::rates::Observations;
 
 /// What the policies said about one request.
@@ -196,8 +197,8 @@ impl Prepared {
 /// Per-row columns needed for evidence.
 pub struct EvidenceColumns {
     time: Int64Chunked,
-    operation: StringChunked,
-    file: StringChunked,
+    operation: CategoricalText,
+    file: CategoricalText,
     line: UInt32Chunked,
     correlation: StringChunked,
     sorted: bool,
@@ -217,12 +218,9 @@ impl EvidenceColumns {
             .windows(2)
             .all(|w| w[0] <= w[1]);
         Ok(Self {
-            file: events
-                .column("source_file")?
-                .cast(&DataType::String)?
-                .str()?
-                .rechunk()
-                .into_owned(),
+            // Kept as codes: decoded, a million rows' file paths took more
+            // memory than the rest of the frame.
+            file: CategoricalText::of(events, "source_file")?,
             line: events
                 .column("source_line")?
                 .cast(&DataType::UInt32)?
@@ -235,12 +233,7 @@ impl EvidenceColumns {
                 .str()?
                 .rechunk()
                 .into_owned(),
-            operation: events
-                .column("operation")?
-                .cast(&DataType::String)?
-                .str()?
-                .rechunk()
-                .into_owned(),
+            operation: CategoricalText::of(events, "operation")?,
             time,
             sorted,
         })

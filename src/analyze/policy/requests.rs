@@ -392,7 +392,7 @@ pub fn usage(events: &DataFrame) -> PolarsResult<UsageMap> {
     if events.height() == 0 {
         return Ok(out);
     }
-    let op = col("operation").cast(DataType::String);
+    let op = col("operation");
     let success = col("http_status")
         .gt_eq(lit(200))
         .and(col("http_status").lt(lit(300)));
@@ -400,10 +400,10 @@ pub fn usage(events: &DataFrame) -> PolarsResult<UsageMap> {
         .clone()
         .lazy()
         .select([
-            col("principal_id").cast(DataType::String),
-            col("app_id").cast(DataType::String),
-            col("identity_kind").cast(DataType::String),
-            col("vault").cast(DataType::String),
+            col("principal_id"),
+            col("app_id"),
+            col("identity_kind"),
+            col("vault"),
             col("time").cast(DataType::Int64).alias("__t"),
             op.clone().eq(lit("SecretList")).alias("__list"),
             op.eq(lit("SecretGet")).alias("__get"),

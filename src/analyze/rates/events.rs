@@ -13,13 +13,12 @@ use crate::analyze::policy::model::{UNKNOWN_VAULT, principal_key};
 pub fn one_of(column: &str, values: &[&str]) -> Expr {
     let set = Series::new("values".into(), values);
     col(column)
-        .cast(DataType::String)
         .is_in(lit(set).implode(false), false)
         .fill_null(lit(false))
 }
 
 fn operation() -> Expr {
-    col("operation").cast(DataType::String)
+    col("operation")
 }
 
 /// A 2xx response.

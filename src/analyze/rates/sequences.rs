@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::events::{CallerCode, CallerCodes, one_of};
 use super::windows::HOUR_NS;
-use crate::analyze::columns::integers;
+use crate::analyze::columns::{CategoricalText, integers};
 
 /// How long after the first step reads still count.
 pub const SEQUENCE_SPAN_NS: i64 = HOUR_NS;
@@ -87,7 +87,7 @@ pub fn sequences(authenticated: &LazyFrame) -> PolarsResult<Vec<Sequence>> {
         .collect()?;
     let codes = CallerCodes::read(&frame)?;
     let time = integers(frame.column("t")?)?;
-    let operation = frame.column("operation")?.str()?.clone();
+    let operation = CategoricalText::of(&frame, "operation")?;
     let object: Vec<Option<u32>> = frame.column("object")?.cat32()?.physical().iter().collect();
     let mut by_code: HashMap<CallerCode, Vec<Step>> = HashMap::new();
     for i in 0..frame.height() {
