@@ -763,74 +763,74 @@ fn pushdown_finds_what_a_full_pull_finds_from_the_workspace_counts() {
         );
     }
 
-    // Fewer events came back: the 60 routine reads stayed in the workspace.
+    // The second phase: the flagged windows' events, asked for over the
+    // time those windows cover only (the flagged day, in 6-hour slices).
+    let flagged = marked("kvaudit:pushdown-flagged");
+    assert!(!flagged.is_empty());
+    for request in &flagged {
+        let (start, end) = request.slice().unwrap();
+        assert!(
+            start.starts_with("2026-11-21") && end.as_str() <= "2026-11-22T00:00:00Z",
+            "{start}/{end}"
+        );
+    }
     let full_summary = full.summary();
     let pushed_summary = pushed.summary();
+    let query = pushed_summary["pull"]["query"].as_str().unwrap();
+    assert!(query.contains("queries/pushdown-flagged.kql"), "{query}");
+
+    // Fewer events came back: the routine reads of other days and callers
+    // stayed in the workspace.
     let analysed = |s: &Value| s["records_analyzed"].as_u64().unwrap();
     assert!(
-        analysed(&pushed_summary) + 60 <= analysed(&full_summary),
+        analysed(&pushed_summary) < analysed(&full_summary),
         "{} of {}",
         analysed(&pushed_summary),
         analysed(&full_summary)
     );
+    let bytes = |s: &Value| s["pull"]["bytes"].as_u64().unwrap();
+    eprintln!(
+        "full pull: {} events, {} bytes; --pushdown: {} events, {} rows, {} bytes",
+        analysed(&full_summary),
+        bytes(&full_summary),
+        analysed(&pushed_summary),
+        pushed_summary["pull"]["rows"],
+        bytes(&pushed_summary)
+    );
 
     let full_findings = findings_without_sources(full.dir.path());
     let pushed_findings = findings_without_sources(pushed.dir.path());
-    // What a finding says of the events behind it (docs/pushdown.md: under
-    // --pushdown, only the pulled ones).
-    const FROM_EVIDENCE: [&str; 5] = [
-        "evidence",
-        "event_count",
-        "first_seen",
-        "last_seen",
-        "operations",
-    ];
-    let without_evidence = |findings: &[Value], rules: &dyn Fn(&str) -> bool| {
-        let mut kept: Vec<Value> = findings
+    let of = |findings: &[Value], rules: &dyn Fn(&str) -> bool| -> Vec<Value> {
+        findings
             .iter()
             .filter(|f| rules(rule_of(f)))
             .cloned()
-            .collect();
-        for f in &mut kept {
-            for field in FROM_EVIDENCE {
-                f.as_object_mut().unwrap().remove(field);
-            }
-        }
-        kept
+            .collect()
     };
     // Window findings: the same findings, ids, principals and messages (the
-    // messages carry the counts and baselines); what they say of their
-    // evidence covers only the pulled events.
+    // messages carry the counts and baselines), and, since the second phase
+    // pulled their windows' events, the same evidence, event counts,
+    // first/last times and operations.
     let windows = |rule: &str| WINDOW_RULES.contains(&rule);
-    let expected = without_evidence(&full_findings, &windows);
+    let expected = of(&full_findings, &windows);
     let rules: Vec<&str> = expected.iter().map(rule_of).collect();
     assert!(rules.contains(&"kv-mass-secret-retrieval"), "{rules:?}");
     assert!(rules.contains(&"kv-denied-burst"), "{rules:?}");
-    assert_eq!(without_evidence(&pushed_findings, &windows), expected);
+    assert_eq!(of(&pushed_findings, &windows), expected);
     let count = |findings: &[Value], rule: &str| {
         findings
             .iter()
             .find(|f| rule_of(f) == rule)
             .map(|f| f["event_count"].as_u64().unwrap())
     };
-    assert_eq!(count(&full_findings, "kv-mass-secret-retrieval"), Some(60));
-    assert_eq!(count(&pushed_findings, "kv-mass-secret-retrieval"), Some(1));
-    // Refusals are all pulled: that window's evidence is whole.
     assert_eq!(
-        count(&pushed_findings, "kv-denied-burst"),
-        count(&full_findings, "kv-denied-burst")
+        count(&pushed_findings, "kv-mass-secret-retrieval"),
+        Some(60)
     );
 
     // Event findings and least privilege: equal, evidence included.
     let events = |rule: &str| !windows(rule) && !needs_every_event(rule);
-    let of = |findings: &[Value]| -> Vec<Value> {
-        findings
-            .iter()
-            .filter(|f| events(rule_of(f)))
-            .cloned()
-            .collect()
-    };
-    let expected = of(&full_findings);
+    let expected = of(&full_findings, &events);
     assert!(
         expected.iter().any(|f| rule_of(f) == "kv-access-denied"),
         "{expected:?}"
@@ -844,19 +844,110 @@ fn pushdown_finds_what_a_full_pull_finds_from_the_workspace_counts() {
         expected.iter().any(|f| privilege.contains(&rule_of(f))),
         "{expected:?}"
     );
-    assert_eq!(of(&pushed_findings), expected);
+    assert_eq!(of(&pushed_findings, &events), expected);
     let unused =
         |run: &Run| std::fs::read_to_string(run.dir.path().join("unused-permissions.csv")).unwrap();
     assert_eq!(unused(&pushed), unused(&full));
 
-    // The documented difference: the analyses that need every event are
-    // not run (the full pull has some of their findings to lose).
+    // What still differs (docs/pushdown.md): the analyses that need every
+    // event are not run (the full pull has some of their findings to lose).
     assert!(full_findings.iter().any(|f| needs_every_event(rule_of(f))));
     assert!(
         !pushed_findings
             .iter()
             .any(|f| needs_every_event(rule_of(f)))
     );
+}
+
+#[test]
+fn pushdown_sends_no_flagged_window_query_when_no_window_is_flagged() {
+    let standin = mixed_workspace();
+    let full = audit_workspace(&standin, "2026-11-19", "2026-11-24", &[]);
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    let full_findings = findings_without_sources(full.dir.path());
+    assert!(
+        !full_findings
+            .iter()
+            .any(|f| WINDOW_RULES.contains(&rule_of(f))),
+        "the workspace has no flagged window: {full_findings:?}"
+    );
+    let before = standin.query_requests().len();
+    let pushed = audit_workspace(&standin, "2026-11-19", "2026-11-24", &["--pushdown"]);
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    let queries = standin.query_requests()[before..].to_vec();
+    assert!(
+        queries
+            .iter()
+            .any(|r| r.body.contains("kvaudit:pushdown-windows"))
+    );
+    assert!(
+        !queries
+            .iter()
+            .any(|r| r.body.contains("kvaudit:pushdown-flagged"))
+    );
+    let summary = pushed.summary();
+    let query = summary["pull"]["query"].as_str().unwrap();
+    assert!(!query.contains("pushdown-flagged"), "{query}");
+    pushed.says("every event of the 0 rate window(s) Cedar flagged (0 more)");
+}
+
+/// The bursty workspace audited with --pushdown, the flagged-window query's
+/// first answer replaced by `first_answer`.
+fn pushdown_with_flagged_answer(first_answer: Scripted) -> (StandIn, Run) {
+    let standin = bursty_workspace();
+    standin
+        .state
+        .lock()
+        .unwrap()
+        .script_for
+        .push(("kvaudit:pushdown-flagged".into(), first_answer));
+    let run = audit_workspace(&standin, "2026-11-19", "2026-11-24", &["--pushdown"]);
+    (standin, run)
+}
+
+#[test]
+fn a_partial_answer_to_the_flagged_window_query_is_split_and_asked_again() {
+    let (standin, pushed) = pushdown_with_flagged_answer(Scripted::sample(
+        200,
+        "200-partial-error-record-count.SYNTHETIC.json",
+    ));
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    let flagged: Vec<(String, String)> = standin
+        .query_requests()
+        .iter()
+        .filter(|r| r.body.contains("kvaudit:pushdown-flagged"))
+        .map(|r| r.slice().unwrap())
+        .collect();
+    // The partial slice came back as its two halves.
+    let (start, end) = flagged[0].clone();
+    let halves: Vec<&(String, String)> = flagged[1..]
+        .iter()
+        .filter(|(s, e)| (*s == start && *e < end) || (*s > start && *e == end))
+        .collect();
+    assert_eq!(halves.len(), 2, "{flagged:?}");
+    let summary = pushed.summary();
+    assert!(summary["pull"]["slices_split"].as_u64().unwrap() >= 1);
+    assert_eq!(summary["pull"]["unfinished"], serde_json::json!([]));
+    // Nothing was lost: the burst's 60 reads are all behind the finding.
+    let findings = findings_without_sources(pushed.dir.path());
+    let mass = findings
+        .iter()
+        .find(|f| rule_of(f) == "kv-mass-secret-retrieval")
+        .unwrap();
+    assert_eq!(mass["event_count"], 60);
+}
+
+#[test]
+fn a_flagged_window_slice_the_service_cannot_answer_leaves_the_audit_incomplete() {
+    let (_standin, pushed) = pushdown_with_flagged_answer(Scripted {
+        status: 200,
+        body: "{\"tables\": [{\"name\": \"PrimaryResult\", \"colu".into(),
+        headers: Vec::new(),
+    });
+    assert_eq!(pushed.code, 3, "{}", pushed.stderr);
+    pushed.says("slice(s) unfinished");
+    let unfinished = &pushed.summary()["pull"]["unfinished"];
+    assert_eq!(unfinished.as_array().unwrap().len(), 1, "{unfinished}");
 }
 
 #[test]

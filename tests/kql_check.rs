@@ -10,7 +10,12 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::{DateTime, Utc};
+use kvaudit::ingest::azure_monitor::pushdown::{FlaggedWindow, flagged_query_text};
 use kvaudit::ingest::azure_monitor::query::{Slice, prelude};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
 
 fn check(queries: &Path) -> (bool, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -20,12 +25,8 @@ fn check(queries: &Path) -> (bool, String) {
         "the Kusto language service is not installed: run `npm ci --prefix .ci/kql`"
     );
     let slice = Slice {
-        start: DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc),
-        end: DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc),
+        start: t("2026-11-01T00:00:00Z"),
+        end: t("2026-11-02T00:00:00Z"),
     };
     let output = Command::new("node")
         .arg(root.join(".ci/kql/check.js"))
@@ -43,6 +44,44 @@ fn bundled_queries_pass_the_kusto_language_service_in_every_workspace_shape() {
     let (ok, text) = check(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));
     assert!(ok, "{text}");
     assert!(text.contains("0 problems"), "{text}");
+}
+
+/// `queries/pushdown-flagged.kql` is checked above with its placeholder (an
+/// empty datatable); this checks the text kvaudit sends, with windows
+/// written in, quotes and a fraction of a second included.
+#[test]
+fn the_flagged_window_query_passes_with_its_windows_written_in() {
+    let window = |caller: &str, vault: &str, start: &str, end: &str| FlaggedWindow {
+        caller: caller.to_owned(),
+        vault: vault.to_owned(),
+        range: Slice {
+            start: t(start),
+            end: t(end),
+        },
+    };
+    let text = flagged_query_text(&[
+        window(
+            "0f0e0d0c-0000-4000-8000-000000000001",
+            "kv-payments-prod",
+            "2026-11-01T10:00:00Z",
+            "2026-11-01T10:05:00Z",
+        ),
+        window(
+            "app:\"odd\\name",
+            "",
+            "2026-11-01T10:00:00.5Z",
+            "2026-11-02T00:00:00Z",
+        ),
+    ]);
+    assert!(text.contains("\"app:\\\"odd\\\\name\""), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pushdown-flagged.kql"), text).unwrap();
+    let (ok, text) = check(dir.path());
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("1 queries x 5 workspaces: 5 checks, 0 problems"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ use polars::prelude::DataFrame;
 
 use crate::analyze::overview::Overview;
 use crate::analyze::policy::findings::sort_findings;
+use crate::analyze::policy::model::UNKNOWN_VAULT;
 use crate::analyze::policy::{
     self, Finding, LoadedPolicies, PolicyEvaluation, PolicyOptions, Severity,
 };
@@ -23,7 +24,10 @@ use crate::analyze::privilege::usage::UsageTable;
 use crate::analyze::privilege::{self, PrivilegeAnalysis, PrivilegeOptions};
 use crate::analyze::rates::{self, RateOptions};
 use crate::cli::{AuditArgs, OutputFormat, exit};
-use crate::ingest::azure_monitor::pushdown::{Aggregates, describe_pieces};
+use crate::ingest::azure_monitor::pushdown::{
+    Aggregates, FlaggedPull, FlaggedWindow, describe_pieces,
+};
+use crate::ingest::azure_monitor::query::Slice;
 use crate::ingest::inventory::Inventory;
 use crate::ingest::{self, Ingested, Input};
 use crate::report::csv::{write_csv, write_unused_permissions};
@@ -229,8 +233,9 @@ pub fn analyse(
 
 /// [`analyse`], with the workspace's aggregates under `--pushdown`: the rate
 /// windows are judged from its counts and least privilege from its usage,
-/// while the events frame (only the events that matter) feeds the event
-/// policies and the analyses that can run on it.
+/// while the events frame (only the events that matter, and those of the
+/// flagged windows, which `scope.judged` leaves out of the event policies)
+/// feeds the policies and the analyses that can run on it.
 pub fn analyse_with(
     setup: &Setup,
     read: &DataFrame,
@@ -412,19 +417,67 @@ pub fn exit_code(
 }
 
 /// Says at run time what `--pushdown` changes (docs/pushdown.md has the why).
-fn explain_pushdown(aggregates: &Aggregates, ingested: &Ingested) {
+fn explain_pushdown(aggregates: &Aggregates, flagged: &FlaggedPull, ingested: &Ingested) {
     tracing::warn!(
         "--pushdown: rate windows ({} counted in the workspace) and permission use come from \
-         the workspace's aggregates; the {} events pulled are only those the event policies \
-         look at, so the summary's counts describe them, and {} did not run (they need every \
-         event); see docs/pushdown.md",
+         the workspace's aggregates; the {} events pulled are those the event policies look \
+         at and every event of the {} rate window(s) Cedar flagged ({} more), so the summary's \
+         counts describe them, and {} did not run (they need every event); see docs/pushdown.md",
         aggregates.windows.height(),
         ingested.records_analyzed(),
+        flagged.windows,
+        flagged.added,
         rates::NEED_EVERY_EVENT.join(", ")
     );
     if let Some(note) = describe_pieces(aggregates.windows_from_several_slices) {
         tracing::warn!("--pushdown: {note}");
     }
+}
+
+/// What the analyses know of the workspace beyond the pulled events: each
+/// vault's logged period (learning periods, expiry) is the workspace's, not
+/// that of the few events pulled.
+fn pushdown_prior(aggregates: &Aggregates) -> anyhow::Result<Prior> {
+    Ok(Prior {
+        spans: vault_spans(&aggregates.vaults)?,
+        ..Prior::default()
+    })
+}
+
+/// The first judgement of `--pushdown`: the rate windows Cedar flags from
+/// the workspace's counts, whose events the second phase pulls. Only the
+/// observations are judged here (no event is), as in the full analysis that
+/// follows, which judges the same counts with the same policies.
+fn flagged_windows(
+    setup: &Setup,
+    events: &DataFrame,
+    aggregates: &Aggregates,
+    options: &AnalysisOptions,
+) -> anyhow::Result<Vec<FlaggedWindow>> {
+    let prior = pushdown_prior(aggregates)?;
+    let observations =
+        rates::observe_with(events, &options.rates, &prior, Some(&aggregates.windows))?;
+    let no_event = vec![false; events.height()];
+    let evaluation =
+        policy::evaluate_rows(events, Some(&no_event), &observations, &setup.policies)?;
+    Ok(evaluation
+        .rate_rows
+        .iter()
+        .filter(|row| row.is_rate_window())
+        .map(|row| FlaggedWindow {
+            caller: row.principal.clone(),
+            // The workspace's counts name no vault with an empty one.
+            vault: if row.vault == UNKNOWN_VAULT {
+                String::new()
+            } else {
+                row.vault.clone()
+            },
+            range: Slice {
+                start: DateTime::from_timestamp_nanos(row.start),
+                end: DateTime::from_timestamp_nanos(row.end),
+            },
+        })
+        .collect())
 }
 
 /// Each vault's first and last event from the pushdown usage table.
@@ -461,33 +514,43 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     }
     let mut ingested = ingest::ingest(&inputs, &progress)?;
     progress.finish_and_clear();
+    let options = AnalysisOptions {
+        rates: args.rates.options(),
+        min_observation_days: args.min_observation_days,
+        timings: args.timings,
+    };
     let mut aggregates = None;
+    let mut prior = Prior::default();
+    // Under --pushdown, the first phase's events only: the second phase's
+    // are evidence of the flagged windows, not events to judge again.
+    let mut judged = None;
     if workspaces && pushdown {
-        let (pulled, pulled_aggregates) = super::pull::pull_pushdown(&args.log_analytics)?;
-        ingested.merge(pulled)?;
-        aggregates = Some(pulled_aggregates);
+        let pulled = super::pull::pull_pushdown(&args.log_analytics, |events, aggregates| {
+            flagged_windows(&setup, events, aggregates, &options)
+        })?;
+        // No log file under --pushdown (refused above): the pull is all.
+        ingested = pulled.ingested;
+        explain_pushdown(&pulled.aggregates, &pulled.flagged, &ingested);
+        prior = pushdown_prior(&pulled.aggregates)?;
+        judged = Some(
+            pulled
+                .flagged
+                .added_rows
+                .iter()
+                .map(|added| !added)
+                .collect::<Vec<bool>>(),
+        );
+        aggregates = Some(pulled.aggregates);
     } else if workspaces {
         ingested.merge(super::pull::pull(&args.log_analytics)?)?;
     }
     timer.done("ingest");
 
-    let mut prior = Prior::default();
-    if let Some(aggregates) = &aggregates {
-        explain_pushdown(aggregates, &ingested);
-        // Each vault's logged period (learning periods, expiry) is the
-        // workspace's, not that of the few events pulled.
-        prior.spans = vault_spans(&aggregates.vaults)?;
-    }
     let scope = Scope {
         events: &ingested.events,
-        judged: None,
+        judged: judged.as_deref(),
         judged_from: None,
         prior: &prior,
-    };
-    let options = AnalysisOptions {
-        rates: args.rates.options(),
-        min_observation_days: args.min_observation_days,
-        timings: args.timings,
     };
     let analysis = analyse_with(
         &setup,

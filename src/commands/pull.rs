@@ -12,12 +12,13 @@ use azure_core::http::Url;
 use chrono::Utc;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use polars::prelude::DataFrame;
 
 use crate::cli::exit;
 use crate::ingest::Ingested;
 use crate::ingest::azure_monitor::auth::{self, AuthMode};
 use crate::ingest::azure_monitor::client::{self, LogsQueryClient};
-use crate::ingest::azure_monitor::pushdown::{self, Aggregates};
+use crate::ingest::azure_monitor::pushdown::{self, Aggregates, FlaggedPull, FlaggedWindow};
 use crate::ingest::azure_monitor::query::{self, Query, Slice};
 use crate::ingest::azure_monitor::{self, PullPlan};
 
@@ -63,9 +64,10 @@ pub struct WorkspaceArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PushdownArgs {
     /// Count the rate windows and the permission use in the workspace (KQL
-    /// summarize, queries/pushdown-*.kql) and pull only those aggregates and
-    /// the events the event policies look at. First-seen, caching and
-    /// sequence analyses need every event and do not run; see docs/pushdown.md.
+    /// summarize, queries/pushdown-*.kql) and pull only those aggregates, the
+    /// events the event policies look at and every event of the windows Cedar
+    /// flags. First-seen, caching and sequence analyses need every event and
+    /// do not run; see docs/pushdown.md.
     #[arg(long, requires = "workspaces")]
     pub pushdown: bool,
 }
@@ -165,8 +167,23 @@ pub fn pull(args: &WorkspaceArgs) -> anyhow::Result<Ingested> {
     pulled
 }
 
-/// `--pushdown`: the events that matter and the workspace's aggregates.
-pub fn pull_pushdown(args: &WorkspaceArgs) -> anyhow::Result<(Ingested, Aggregates)> {
+/// What `--pushdown` brought.
+pub struct PushdownPull {
+    /// The events that matter, and every event of the flagged windows.
+    pub ingested: Ingested,
+    pub aggregates: Aggregates,
+    /// What the second phase added (`added_rows` marks its rows in
+    /// `ingested.events`).
+    pub flagged: FlaggedPull,
+}
+
+/// `--pushdown`: the events that matter and the workspace's aggregates,
+/// then every event of the rate windows `flag` (Cedar, in the caller)
+/// flags from them.
+pub fn pull_pushdown(
+    args: &WorkspaceArgs,
+    flag: impl FnOnce(&DataFrame, &Aggregates) -> anyhow::Result<Vec<FlaggedWindow>>,
+) -> anyhow::Result<PushdownPull> {
     if let Some(path) = &args.query {
         anyhow::bail!(
             "--query {} and --pushdown: --pushdown runs its own queries \
@@ -176,12 +193,30 @@ pub fn pull_pushdown(args: &WorkspaceArgs) -> anyhow::Result<(Ingested, Aggregat
     }
     let prepared = prepare(args)?;
     let progress = progress_bar();
-    let pulled = prepared.runtime.block_on(pushdown::pull(
-        prepared.client.clone(),
-        &prepared.credential,
-        &prepared.plan,
-        &progress,
-    ));
+    let pulled = prepared.runtime.block_on(async {
+        let (mut ingested, aggregates) = pushdown::pull(
+            prepared.client.clone(),
+            &prepared.credential,
+            &prepared.plan,
+            &progress,
+        )
+        .await?;
+        let windows = flag(&ingested.events, &aggregates)?;
+        let flagged = pushdown::pull_flagged(
+            prepared.client.clone(),
+            &prepared.credential,
+            &prepared.plan,
+            &windows,
+            &progress,
+            &mut ingested,
+        )
+        .await?;
+        anyhow::Ok(PushdownPull {
+            ingested,
+            aggregates,
+            flagged,
+        })
+    });
     progress.finish_and_clear();
     pulled
 }

@@ -132,6 +132,9 @@ pub struct State {
     pub max_rows: usize,
     /// Answers to give to the next query requests, before normal behaviour.
     pub script: VecDeque<Scripted>,
+    /// Answers to give to the next query request whose text carries the
+    /// marker (e.g. `kvaudit:pushdown-flagged`), before normal behaviour.
+    pub script_for: Vec<(String, Scripted)>,
     /// Answer with a body that is not JSON.
     pub malformed: bool,
     /// A column to leave out of the pushdown aggregate answers.
@@ -395,6 +398,16 @@ fn answer(
         Some(_) => {}
     }
     let mut state = state.lock().unwrap();
+    if let Some(at) = state
+        .script_for
+        .iter()
+        .position(|(marker, _)| body.contains(marker.as_str()))
+    {
+        let (_, scripted) = state.script_for.remove(at);
+        let mut answer = json_answer(scripted.status, scripted.body);
+        answer.1.extend(scripted.headers);
+        return answer;
+    }
     if let Some(scripted) = state.script.pop_front() {
         let mut answer = json_answer(scripted.status, scripted.body);
         answer.1.extend(scripted.headers);
@@ -462,12 +475,19 @@ fn answer(
                     pushdown::usage(&in_slice, state.pushdown_drop.as_deref()),
                 );
             }
-            // The events query returns rows like the bundled one: only those it keeps.
-            pushdown::Kind::Events => {}
+            // The events queries return rows like the bundled one: only those they keep.
+            pushdown::Kind::Events | pushdown::Kind::Flagged => {}
         }
     }
-    let kept: Option<HashSet<usize>> = pushdown::kind(query)
-        .map(|_| pushdown::kept_events(&state.workspaces[workspace], start, end));
+    let kept: Option<HashSet<usize>> = pushdown::kind(query).map(|kind| {
+        let rows = &state.workspaces[workspace];
+        match kind {
+            pushdown::Kind::Flagged => {
+                pushdown::kept_flagged(rows, start, end, &pushdown::flagged_windows(query))
+            }
+            _ => pushdown::kept_events(rows, start, end),
+        }
+    });
     let legs = legs(query);
     let legs: Vec<&Leg> = legs.iter().filter(|l| tables.contains(&l.table)).collect();
     // Union columns: in leg order, each name once.

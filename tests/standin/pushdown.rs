@@ -15,6 +15,7 @@ pub enum Kind {
     Windows,
     Usage,
     Events,
+    Flagged,
 }
 
 pub fn kind(query: &str) -> Option<Kind> {
@@ -24,6 +25,8 @@ pub fn kind(query: &str) -> Option<Kind> {
         Some(Kind::Usage)
     } else if query.contains("// kvaudit:pushdown-events") {
         Some(Kind::Events)
+    } else if query.contains("// kvaudit:pushdown-flagged") {
+        Some(Kind::Flagged)
     } else {
         None
     }
@@ -478,6 +481,101 @@ pub fn kept_events(
                 || (op == "SecretGet" && listers.contains(&key(raw)))
                 || firsts.get(&key(raw)) == raw.time().as_ref();
             in_slice(raw) && keep && !raw.challenge()
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// One row of pushdown-flagged.kql's `kvaudit_flagged` datatable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlaggedWindow {
+    pub caller: String,
+    pub vault: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// The `datatable(...) [...]` rows of `kvaudit_flagged` as the query text
+/// writes them: string literals (with `\"` and `\\` escapes) and
+/// `datetime(...)` literals, four to a row.
+pub fn flagged_windows(query: &str) -> Vec<FlaggedWindow> {
+    let declared = query
+        .find("let kvaudit_flagged = datatable(")
+        .expect("pushdown-flagged.kql declares kvaudit_flagged");
+    let rest = &query[declared..];
+    // The rows: from the `[` after the column list to the `]` before `;`.
+    let columns_end = rest.find(')').unwrap();
+    let open = columns_end + rest[columns_end..].find('[').unwrap();
+    let mut values: Vec<String> = Vec::new();
+    let mut chars = rest[open + 1..].chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ']' => break,
+            '"' => {
+                let mut value = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => match chars.next().unwrap() {
+                            'n' => value.push('\n'),
+                            't' => value.push('\t'),
+                            'r' => value.push('\r'),
+                            other => value.push(other),
+                        },
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+                values.push(value);
+            }
+            'd' => {
+                let word: String = std::iter::once(c)
+                    .chain(chars.by_ref().take_while(|&c| c != '('))
+                    .collect();
+                assert_eq!(word, "datetime", "unexpected literal in the datatable");
+                let value: String = chars.by_ref().take_while(|&c| c != ')').collect();
+                values.push(value);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        values.len() % 4,
+        0,
+        "datatable rows have four values: {values:?}"
+    );
+    values
+        .chunks(4)
+        .map(|row| FlaggedWindow {
+            caller: row[0].clone(),
+            vault: row[1].clone(),
+            from: parse_time(&row[2]).unwrap(),
+            to: parse_time(&row[3]).unwrap(),
+        })
+        .collect()
+}
+
+/// pushdown-flagged.kql's filter: the indices of the rows in `[start, end)`
+/// whose caller and vault (as pushdown-windows.kql computes them) and time
+/// fall in one of `windows`, the routine Authentication 401 challenge left
+/// out.
+pub fn kept_flagged(
+    rows: &[Map<String, Value>],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    windows: &[FlaggedWindow],
+) -> HashSet<usize> {
+    rows.iter()
+        .enumerate()
+        .filter_map(|(i, row)| Some((i, Raw::of(row)?)))
+        .filter(|(_, raw)| {
+            let Some(t) = raw.time() else { return false };
+            let (caller, vault) = (raw.caller(), raw.vault());
+            t >= start
+                && t < end
+                && !raw.challenge()
+                && windows
+                    .iter()
+                    .any(|w| w.caller == caller && w.vault == vault && t >= w.from && t < w.to)
         })
         .map(|(i, _)| i)
         .collect()

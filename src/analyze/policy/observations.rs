@@ -257,6 +257,14 @@ pub struct RateRow {
     pub run_hours: Option<i64>,
 }
 
+impl RateRow {
+    /// Whether the row is a rate window's (identity and vault over 1m, 5m,
+    /// 1h or 1d), not an object window's: only rate windows have a history.
+    pub fn is_rate_window(&self) -> bool {
+        self.history_days.is_some()
+    }
+}
+
 /// What judging the observations produced.
 #[derive(Debug, Default)]
 pub struct Judged {

@@ -128,7 +128,8 @@ pub fn observe_after(
 }
 
 /// Under `--pushdown` the events frame holds only the events that matter
-/// (`queries/pushdown-events.kql`). These analyses need every event and are
+/// (`queries/pushdown-events.kql`) and those of the flagged rate windows
+/// (`queries/pushdown-flagged.kql`). These analyses need every event and are
 /// not run then, rather than report from a subset: a caller's routine reads
 /// are missing, so first-seen would call known identities, addresses and
 /// secrets new, the caching analysis would see no reads, and a sequence's

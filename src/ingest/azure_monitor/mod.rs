@@ -98,10 +98,12 @@ impl PullAccount {
     }
 }
 
-/// One workspace's slice, queued or running.
-#[derive(Debug, Clone)]
+/// One workspace's slice of one query, queued or running.
+#[derive(Debug, Clone, Copy)]
 struct Job {
     workspace: usize,
+    /// Index into the queries of [`run_queries`].
+    query: usize,
     slice: Slice,
 }
 
@@ -385,10 +387,42 @@ pub(crate) async fn run_query(
     account: &mut PullAccount,
     sink: &mut dyn Collect,
 ) -> anyhow::Result<()> {
+    let work = slices.into_iter().map(|slice| (0, slice)).collect();
+    run_queries(
+        client,
+        credential,
+        plan,
+        std::slice::from_ref(query),
+        work,
+        progress,
+        account,
+        sink,
+    )
+    .await
+}
+
+/// [`run_query`] for several queries at once (the flagged-window queries of
+/// `--pushdown`, one per batch of windows), so that they share the
+/// concurrency limit: `work` holds (index into `queries`, slice) pairs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_queries(
+    client: &Arc<LogsQueryClient>,
+    credential: &Credential,
+    plan: &PullPlan,
+    queries: &[Query],
+    work: Vec<(usize, Slice)>,
+    progress: &ProgressBar,
+    account: &mut PullAccount,
+    sink: &mut dyn Collect,
+) -> anyhow::Result<()> {
     let mut pending: VecDeque<Job> = VecDeque::new();
-    for slice in slices {
+    for (query, slice) in work {
         for workspace in 0..plan.workspaces.len() {
-            pending.push_back(Job { workspace, slice });
+            pending.push_back(Job {
+                workspace,
+                query,
+                slice,
+            });
         }
     }
     progress.inc_length(pending.len() as u64);
@@ -411,14 +445,14 @@ pub(crate) async fn run_query(
             {
                 progress.inc_length(1);
                 pending.push_front(Job {
-                    workspace: job.workspace,
                     slice: second,
+                    ..job
                 });
                 job.slice = first;
             }
             let client = client.clone();
             let workspace = plan.workspaces[job.workspace].clone();
-            let text = query.for_slice(&job.slice);
+            let text = queries[job.query].for_slice(&job.slice);
             running.spawn(async move {
                 let answer = client.query(&workspace, &text, &job.slice.timespan()).await;
                 (job, answer)
@@ -433,7 +467,13 @@ pub(crate) async fn run_query(
             Ok(outcome) => outcome,
             Err(error) => {
                 running.abort_all();
-                return Err(fatal(error, workspace, client, credential, query));
+                return Err(fatal(
+                    error,
+                    workspace,
+                    client,
+                    credential,
+                    &queries[job.query],
+                ));
             }
         };
         let location = format!("workspace {workspace} slice {}", job.slice);
@@ -461,12 +501,12 @@ pub(crate) async fn run_query(
                     longest[job.workspace] = longest[job.workspace].min(first.duration());
                     progress.inc_length(1);
                     pending.push_front(Job {
-                        workspace: job.workspace,
                         slice: second,
+                        ..job
                     });
                     pending.push_front(Job {
-                        workspace: job.workspace,
                         slice: first,
+                        ..job
                     });
                 }
                 None => {

@@ -5,6 +5,11 @@
 //! (the rate detectors' window counts), `queries/pushdown-usage.kql` (the
 //! permission use least privilege needs) and `queries/pushdown-events.kql`
 //! (the events the event policies look at, decoded like a full pull's).
+//! Then, once Cedar has judged the window counts, a second phase
+//! ([`pull_flagged`]) runs `queries/pushdown-flagged.kql` for the windows it
+//! flagged ([`FlaggedWindow`], handed in as plain data: ingest does not know
+//! the analyses), so that their findings' evidence is whole. The events it
+//! brings that the first phase already had are dropped ([`merge_flagged`]).
 //! The aggregate tables are read by the names and types of the columns each
 //! query declares ([`WINDOW_COLUMNS`], [`USAGE_COLUMNS`]); a missing or
 //! retyped column stops the run with the query and the column named.
@@ -16,12 +21,11 @@
 //! `docs/pushdown.md` explains where the workspace's counts and kvaudit's
 //! own may differ.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::bail;
-#[cfg(test)]
-use chrono::Utc;
-use chrono::{DateTime, Duration};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use indicatif::ProgressBar;
 use polars::prelude::*;
 
@@ -29,11 +33,12 @@ use super::auth::Credential;
 use super::client::LogsQueryClient;
 use super::query::{Query, Slice};
 use super::{Collect, Collected, EventCollector, PullPlan, account_of, parse_answer, partial};
-use crate::ingest::Ingested;
+use crate::ingest::{Ingested, InputSummary};
 
 pub const WINDOWS: &str = include_str!("../../../queries/pushdown-windows.kql");
 pub const USAGE: &str = include_str!("../../../queries/pushdown-usage.kql");
 pub const EVENTS: &str = include_str!("../../../queries/pushdown-events.kql");
+pub const FLAGGED: &str = include_str!("../../../queries/pushdown-flagged.kql");
 
 /// The service types kvaudit reads aggregate columns as.
 const STRING: &str = "string";
@@ -327,6 +332,340 @@ pub async fn pull(
     ))
 }
 
+/// A rate window Cedar flagged, named as the workspace's window counts name
+/// it, for the second phase to pull its events.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FlaggedWindow {
+    /// `caller` of `pushdown-windows.kql`: object id, `app:<app id>` or the
+    /// identity kind.
+    pub caller: String,
+    /// `vault` of `pushdown-windows.kql` (empty when no vault could be named).
+    pub vault: String,
+    pub range: Slice,
+}
+
+/// The line of `pushdown-flagged.kql` kvaudit writes the windows on.
+const FLAGGED_PLACEHOLDER: &str = "[]; // kvaudit: the flagged windows";
+
+/// Windows per flagged-window query. A row of the `datatable` is about 130
+/// characters, so a query stays near 30 KB of text: the reference documents
+/// no limit on a query's length, and a datatable literal is meant to be
+/// small; more windows go in more queries.
+pub const WINDOWS_PER_QUERY: usize = 200;
+
+/// Time ranges in start order, those that overlap or touch made one.
+fn merge_ranges(mut ranges: Vec<Slice>) -> Vec<Slice> {
+    ranges.sort();
+    let mut merged: Vec<Slice> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
+/// Per caller and vault, the windows that overlap or touch as one range (a
+/// flagged day holds its flagged minutes), clipped to `within`.
+pub fn merge_windows(windows: &[FlaggedWindow], within: Slice) -> Vec<FlaggedWindow> {
+    let mut by_caller: BTreeMap<(&str, &str), Vec<Slice>> = BTreeMap::new();
+    for w in windows {
+        let range = Slice {
+            start: w.range.start.max(within.start),
+            end: w.range.end.min(within.end),
+        };
+        if range.start < range.end {
+            by_caller
+                .entry((&w.caller, &w.vault))
+                .or_default()
+                .push(range);
+        }
+    }
+    by_caller
+        .into_iter()
+        .flat_map(|((caller, vault), ranges)| {
+            merge_ranges(ranges)
+                .into_iter()
+                .map(move |range| FlaggedWindow {
+                    caller: caller.to_owned(),
+                    vault: vault.to_owned(),
+                    range,
+                })
+        })
+        .collect()
+}
+
+/// A KQL string literal, with the escapes KQL documents (the quote, the
+/// backslash, newline and tab).
+fn kql_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn kql_datetime(t: DateTime<Utc>) -> String {
+    format!(
+        "datetime({})",
+        t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    )
+}
+
+/// `pushdown-flagged.kql` with `windows` written on its placeholder line
+/// (one line, so that error positions still point into the file).
+pub fn flagged_query_text(windows: &[FlaggedWindow]) -> String {
+    let rows: Vec<String> = windows
+        .iter()
+        .map(|w| {
+            format!(
+                "{}, {}, {}, {}",
+                kql_string(&w.caller),
+                kql_string(&w.vault),
+                kql_datetime(w.range.start),
+                kql_datetime(w.range.end)
+            )
+        })
+        .collect();
+    let filled = FLAGGED_PLACEHOLDER.replacen("[]", &format!("[{}]", rows.join(", ")), 1);
+    FLAGGED.replacen(FLAGGED_PLACEHOLDER, &filled, 1)
+}
+
+/// The second phase's queries: the merged windows in time order,
+/// [`WINDOWS_PER_QUERY`] to a query, each run over the time its windows
+/// cover only, cut into slices of at most `step` (as the events query is).
+fn flagged_queries(
+    windows: &[FlaggedWindow],
+    range: Slice,
+    step: Duration,
+) -> Vec<(Query, Vec<Slice>)> {
+    let mut merged = merge_windows(windows, range);
+    merged.sort_by_key(|w| w.range);
+    merged
+        .chunks(WINDOWS_PER_QUERY)
+        .map(|batch| {
+            let query = bundled("pushdown-flagged.kql", &flagged_query_text(batch));
+            let covered = merge_ranges(batch.iter().map(|w| w.range).collect());
+            let slices = covered
+                .into_iter()
+                .flat_map(|r| Slice::cover(r, step))
+                .collect();
+            (query, slices)
+        })
+        .collect()
+}
+
+/// What the second phase pulled and kept.
+#[derive(Debug, Default)]
+pub struct FlaggedPull {
+    /// Flagged windows asked for, after merging those of one caller and vault.
+    pub windows: usize,
+    /// Events the flagged-window queries returned.
+    pub returned: u64,
+    /// Of those, the events the first phase had not pulled: added to the frame.
+    pub added: u64,
+    /// Per row of the merged events frame: added by the second phase. Those
+    /// events are the windows' evidence; the event policies judge the first
+    /// phase's events (the filter of `pushdown-events.kql`), not these.
+    pub added_rows: Vec<bool>,
+}
+
+/// The second phase of `--pushdown`: pulls every event of `windows` (the
+/// rate windows Cedar flagged) with `queries/pushdown-flagged.kql`, through
+/// the same slicing, splitting and accounting as the first, and adds those
+/// `pulled` does not hold yet to it. No window, no query.
+pub async fn pull_flagged(
+    client: Arc<LogsQueryClient>,
+    credential: &Credential,
+    plan: &PullPlan,
+    windows: &[FlaggedWindow],
+    progress: &ProgressBar,
+    pulled: &mut Ingested,
+) -> anyhow::Result<FlaggedPull> {
+    let batches = flagged_queries(windows, plan.range, plan.slice);
+    if batches.is_empty() {
+        return Ok(FlaggedPull {
+            added_rows: vec![false; pulled.events.height()],
+            ..FlaggedPull::default()
+        });
+    }
+    let mut account = account_of(plan);
+    let mut work = Vec::new();
+    let mut queries = Vec::with_capacity(batches.len());
+    for (index, (query, slices)) in batches.into_iter().enumerate() {
+        work.extend(slices.into_iter().map(|slice| (index, slice)));
+        queries.push(query);
+    }
+    // Every batch is the same file: the account names it once.
+    account.query.clone_from(&queries[0].name);
+    let merged_windows = merge_windows(windows, plan.range).len();
+    let mut events = EventCollector::default();
+    super::run_queries(
+        &client,
+        credential,
+        plan,
+        &queries,
+        work,
+        progress,
+        &mut account,
+        &mut events,
+    )
+    .await?;
+    let flagged = events.into_ingested(&plan.workspaces, account)?;
+    let mut outcome = merge_flagged(pulled, flagged)?;
+    outcome.windows = merged_windows;
+    Ok(outcome)
+}
+
+/// Where a row was read from; the rest of the row is the record.
+const SOURCE_COLUMNS: [&str; 3] = ["source_format", "source_file", "source_line"];
+
+/// Each row of `frame` as its record: every column but where it was read
+/// from (two queries return the same record from different slices).
+fn records(frame: &DataFrame) -> PolarsResult<Vec<Vec<Option<String>>>> {
+    let columns: Vec<Vec<Option<String>>> = frame
+        .columns()
+        .iter()
+        .filter(|c| !SOURCE_COLUMNS.contains(&c.name().as_str()))
+        .map(|c| {
+            Ok(c.cast(&DataType::String)?
+                .str()?
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect())
+        })
+        .collect::<PolarsResult<_>>()?;
+    Ok((0..frame.height())
+        .map(|row| columns.iter().map(|c| c[row].clone()).collect())
+        .collect())
+}
+
+/// Rows per `source_file` of `frame`.
+fn sources(frame: &DataFrame) -> PolarsResult<HashMap<String, u64>> {
+    let mut rows = HashMap::new();
+    let files = frame.column("source_file")?.cast(&DataType::String)?;
+    for file in files.str()?.iter() {
+        *rows.entry(file.unwrap_or_default().to_owned()).or_default() += 1;
+    }
+    Ok(rows)
+}
+
+/// Temporary column marking the second phase's rows through the time sort.
+const ADDED: &str = "__added_by_flagged_windows";
+
+/// Adds to `pulled` the events of `flagged` it does not hold. A record the
+/// first phase returned comes back from the second when it lies in a flagged
+/// window; as many copies are dropped as the first phase holds (the same
+/// record twice in the workspace is two events, in both phases), so every
+/// event is counted once. The pull accounts are added up: rows and bytes
+/// count what the service sent, duplicates included.
+pub fn merge_flagged(pulled: &mut Ingested, flagged: Ingested) -> anyhow::Result<FlaggedPull> {
+    let returned = flagged.events.height() as u64;
+    let times = flagged.events.column("time")?.cast(&DataType::Int64)?;
+    let times = times.i64()?;
+    let mut first_phase: HashMap<Vec<Option<String>>, usize> = HashMap::new();
+    if let (Some(from), Some(to)) = (times.min(), times.max()) {
+        // Only first-phase events in the second phase's time can be in both.
+        let overlapping = pulled
+            .events
+            .clone()
+            .lazy()
+            .filter(
+                col("time")
+                    .cast(DataType::Int64)
+                    .gt_eq(lit(from))
+                    .and(col("time").cast(DataType::Int64).lt_eq(lit(to))),
+            )
+            .collect()?;
+        for record in records(&overlapping)? {
+            *first_phase.entry(record).or_default() += 1;
+        }
+    }
+    let keep: Vec<bool> = records(&flagged.events)?
+        .into_iter()
+        .map(|record| match first_phase.get_mut(&record) {
+            Some(copies) if *copies > 0 => {
+                *copies -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let added = flagged
+        .events
+        .filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
+    let added_count = added.height() as u64;
+    let added_from = sources(&added)?;
+    let mark = |mut frame: DataFrame, value: bool| -> PolarsResult<DataFrame> {
+        let height = frame.height();
+        frame.with_column(Column::new(ADDED.into(), vec![value; height]))?;
+        Ok(frame)
+    };
+    let events = std::mem::take(&mut pulled.events);
+    let mut combined = crate::ingest::combine(vec![mark(events, false)?, mark(added, true)?])?;
+    let added_rows: Vec<bool> = combined
+        .column(ADDED)?
+        .bool()?
+        .iter()
+        .map(|v| v.unwrap_or(false))
+        .collect();
+    combined.drop_in_place(ADDED)?;
+    pulled.events = combined;
+    // A record kvaudit cannot read has no row to compare: it is listed
+    // again if the first phase returned it too (docs/pushdown.md).
+    let rejected = flagged.rejections.total();
+    pulled.rejections.merge(flagged.rejections);
+    pulled.records_read += added_count + rejected;
+    for input in flagged.inputs {
+        // The second phase's rows of a workspace were read at its
+        // `workspace <id> slice <slice>` locations.
+        let prefix = format!("{} slice ", input.name);
+        let added: u64 = added_from
+            .iter()
+            .filter(|(source, _)| source.starts_with(&prefix))
+            .map(|(_, rows)| rows)
+            .sum();
+        let rejected = input.records_rejected;
+        let summary = match pulled.inputs.iter().position(|i| i.name == input.name) {
+            Some(at) => &mut pulled.inputs[at],
+            None => {
+                pulled.inputs.push(InputSummary {
+                    records_read: 0,
+                    records_rejected: 0,
+                    ..input
+                });
+                pulled.inputs.last_mut().expect("just pushed")
+            }
+        };
+        summary.records_read += added + rejected;
+        summary.records_rejected += rejected;
+    }
+    if let Some(account) = flagged.pull {
+        match pulled.pull.as_mut() {
+            Some(first) => {
+                first.query = format!("{}, {}", first.query, account.query);
+                first.absorb(account);
+            }
+            None => pulled.pull = Some(account),
+        }
+    }
+    Ok(FlaggedPull {
+        windows: 0,
+        returned,
+        added: added_count,
+        added_rows,
+    })
+}
+
 const COUNT_COLUMNS: [&str; 6] = [
     "requests",
     "secret_reads",
@@ -401,7 +740,7 @@ pub fn describe_pieces(several: u64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use crate::ingest::azure_monitor::PullAccount;
 
     /// Sums of a count per key.
     fn totals(frame: &DataFrame, key: &str, value: &str) -> PolarsResult<HashMap<String, i64>> {
@@ -492,5 +831,148 @@ mod tests {
         assert_eq!(totals(&windows, "caller", "distinct_ips").unwrap()["p"], 4);
         let start = windows.column("start").unwrap().i64().unwrap().get(0);
         assert_eq!(start, t("2026-11-01T00:00:00Z").timestamp_nanos_opt());
+    }
+
+    fn window(caller: &str, vault: &str, start: &str, end: &str) -> FlaggedWindow {
+        FlaggedWindow {
+            caller: caller.to_owned(),
+            vault: vault.to_owned(),
+            range: Slice {
+                start: t(start),
+                end: t(end),
+            },
+        }
+    }
+
+    #[test]
+    fn windows_of_one_caller_and_vault_that_overlap_or_touch_are_merged() {
+        let within = Slice {
+            start: t("2026-11-21T00:00:00Z"),
+            end: t("2026-11-23T00:00:00Z"),
+        };
+        let merged = merge_windows(
+            &[
+                window("p", "kv", "2026-11-21T10:01:00Z", "2026-11-21T10:02:00Z"),
+                window("p", "kv", "2026-11-21T10:00:00Z", "2026-11-21T10:05:00Z"),
+                window("p", "kv", "2026-11-21T10:05:00Z", "2026-11-21T10:06:00Z"),
+                window("p", "kv", "2026-11-21T12:00:00Z", "2026-11-21T12:01:00Z"),
+                window("p", "other", "2026-11-21T10:00:00Z", "2026-11-21T10:01:00Z"),
+                window("q", "kv", "2026-11-21T10:00:00Z", "2026-11-21T10:01:00Z"),
+                // Clipped to the audited range.
+                window("q", "kv", "2026-11-22T00:00:00Z", "2026-11-23T10:00:00Z"),
+            ],
+            within,
+        );
+        assert_eq!(
+            merged,
+            [
+                window("p", "kv", "2026-11-21T10:00:00Z", "2026-11-21T10:06:00Z"),
+                window("p", "kv", "2026-11-21T12:00:00Z", "2026-11-21T12:01:00Z"),
+                window("p", "other", "2026-11-21T10:00:00Z", "2026-11-21T10:01:00Z"),
+                window("q", "kv", "2026-11-21T10:00:00Z", "2026-11-21T10:01:00Z"),
+                window("q", "kv", "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn many_windows_go_in_several_queries_over_the_time_they_cover_only() {
+        assert_eq!(FLAGGED.matches(FLAGGED_PLACEHOLDER).count(), 1);
+        let range = Slice {
+            start: t("2026-11-01T00:00:00Z"),
+            end: t("2026-12-01T00:00:00Z"),
+        };
+        // One-minute windows of distinct callers, an hour apart, on two days.
+        let windows: Vec<FlaggedWindow> = (0..WINDOWS_PER_QUERY + 10)
+            .map(|i| {
+                let start = t("2026-11-03T00:00:00Z") + Duration::minutes(i as i64 * 7);
+                FlaggedWindow {
+                    caller: format!("caller-{i}"),
+                    vault: "kv".to_owned(),
+                    range: Slice {
+                        start,
+                        end: start + Duration::minutes(1),
+                    },
+                }
+            })
+            .collect();
+        let queries = flagged_queries(&windows, range, Duration::hours(6));
+        assert_eq!(queries.len(), 2);
+        let rows = |text: &str| text.matches("\"caller-").count();
+        assert_eq!(rows(&queries[0].0.text), WINDOWS_PER_QUERY);
+        assert_eq!(rows(&queries[1].0.text), 10);
+        // The written rows stay on the placeholder's line.
+        assert_eq!(queries[0].0.text.lines().count(), FLAGGED.lines().count());
+        // Each query runs over its windows' minutes, not the month.
+        let covered: i64 = queries[1]
+            .1
+            .iter()
+            .map(|s| s.duration().num_minutes())
+            .sum();
+        assert_eq!(covered, 10);
+        assert!(
+            queries[0]
+                .1
+                .iter()
+                .all(|s| s.duration() <= Duration::hours(6))
+        );
+        assert!(flagged_queries(&[], range, Duration::hours(6)).is_empty());
+    }
+
+    /// Events as a pull of workspace `w` decodes them, read at `slice`:
+    /// (time, operation) pairs of one caller.
+    fn pulled(slice: &str, rows: &[(&str, &str)]) -> Ingested {
+        let columns = [
+            ("TimeGenerated", "datetime"),
+            ("Type", "string"),
+            ("_ResourceId", "string"),
+            ("OperationName", "string"),
+            ("HttpStatusCode", "long"),
+            ("Identity", "dynamic"),
+        ];
+        let rows: Vec<String> = rows
+            .iter()
+            .map(|(time, operation)| {
+                format!(
+                    r#"["{time}","AZKVAuditLogs","/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV","{operation}",200,"{{\"claim\":{{\"oid\":\"p\"}}}}"]"#
+                )
+            })
+            .collect();
+        let body = answer(&columns, &rows.join(","));
+        let mut collector = EventCollector::default();
+        let location = format!("workspace w slice {slice}");
+        assert!(matches!(
+            collector.collect(0, body.as_bytes(), &location),
+            Ok(Collected::Rows(_))
+        ));
+        let account = PullAccount {
+            rows: rows.len() as u64,
+            query: format!("query at {slice}"),
+            ..PullAccount::default()
+        };
+        collector.into_ingested(&["w".to_owned()], account).unwrap()
+    }
+
+    #[test]
+    fn events_the_first_phase_pulled_are_counted_once() {
+        let (a, b, c) = (
+            ("2026-11-21T10:00:00Z", "SecretGet"),
+            ("2026-11-21T10:00:01Z", "SecretGet"),
+            ("2026-11-21T10:00:02Z", "SecretList"),
+        );
+        let mut first = pulled("s1", &[a, b]);
+        // The same record twice in the workspace is two events: the first
+        // phase had one of the two b's.
+        let second = pulled("s2", &[a, b, b, c]);
+        let outcome = merge_flagged(&mut first, second).unwrap();
+        assert_eq!((outcome.returned, outcome.added), (4, 2));
+        assert_eq!(first.events.height(), 4);
+        assert_eq!(outcome.added_rows, [false, false, true, true]);
+        assert_eq!(first.records_read, 4);
+        assert_eq!(first.inputs.len(), 1);
+        assert_eq!(first.inputs[0].records_read, 4);
+        let account = first.pull.unwrap();
+        assert_eq!(account.rows, 6);
+        assert_eq!(account.query, "query at s1, query at s2");
     }
 }
