@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use super::evaluate::{EvidenceColumns, Outcome, Prepared, evaluate_observation};
 use super::findings::{Evidence, Finding, MAX_EVIDENCE, RuleInfo, Who, finding_id, sort_findings};
-use super::model::{IDENTITY, SECRET, VAULT, uid, weekday_name};
+use super::model::{
+    IDENTITY, SECRET, VAULT, datetime_expression, ip_expression, uid, weekday_name,
+};
 use super::pack::LoadedPolicies;
 use crate::analyze::rates::expiry::{Expiry, ExpiryEvent};
 use crate::analyze::rates::first_seen::Fact;
@@ -48,19 +50,11 @@ impl Observations {
     }
 }
 
-fn datetime(nanos: i64) -> E {
-    E::new_datetime(
-        DateTime::from_timestamp_nanos(nanos)
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string(),
-    )
-}
-
 /// `start`, `hour` and `weekday` of a time.
 fn when(name: &str, nanos: i64) -> Vec<(String, E)> {
     let t = DateTime::from_timestamp_nanos(nanos);
     vec![
-        (name.to_owned(), datetime(nanos)),
+        (name.to_owned(), datetime_expression(nanos)),
         ("hour".to_owned(), E::new_long(i64::from(t.hour()))),
         (
             "weekday".to_owned(),
@@ -176,8 +170,8 @@ impl Observation<'_> {
                 pairs.push(text("window", "5m"));
                 pairs.extend(when("start", w.start));
                 pairs.push(text("address", &w.address));
-                if let Ok(ip) = w.address.trim().parse::<std::net::IpAddr>() {
-                    pairs.push(("ip".to_owned(), E::new_ip(ip.to_string())));
+                if let Some(ip) = ip_expression(&w.address) {
+                    pairs.push(("ip".to_owned(), ip));
                 }
                 pairs.push(long("requests", w.requests));
                 pairs.push(long("denied", w.denied));
@@ -188,9 +182,9 @@ impl Observation<'_> {
                 pairs.push(text("value", &f.value));
                 pairs.extend(when("time", f.time));
                 if f.fact == Fact::Ip
-                    && let Ok(ip) = f.value.trim().parse::<std::net::IpAddr>()
+                    && let Some(ip) = ip_expression(&f.value)
                 {
-                    pairs.push(("ip".to_owned(), E::new_ip(ip.to_string())));
+                    pairs.push(("ip".to_owned(), ip));
                 }
                 pairs.push(text("operation", &f.operation));
                 pairs.push(("success".to_owned(), E::new_bool(f.success)));
@@ -206,9 +200,9 @@ impl Observation<'_> {
             }
             Self::Expiry(e) => {
                 pairs.push(text("event", e.event.as_str()));
-                pairs.push(("time".to_owned(), datetime(e.time)));
+                pairs.push(("time".to_owned(), datetime_expression(e.time)));
                 if let Some(expires) = e.expires {
-                    pairs.push(("expires".to_owned(), datetime(expires)));
+                    pairs.push(("expires".to_owned(), datetime_expression(expires)));
                 }
                 pairs.push(long("days_left", days_left(e)));
                 pairs.push(("renewed".to_owned(), E::new_bool(e.renewed)));

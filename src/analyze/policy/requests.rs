@@ -15,7 +15,8 @@ use polars::prelude::*;
 use serde_json::{Value, json};
 
 use super::model::{
-    ActionMap, IDENTITY, UNKNOWN_VAULT, principal_key, resource, uid, weekday_name,
+    ActionMap, IDENTITY, UNKNOWN_VAULT, datetime_expression, ip_expression, principal_key,
+    resource, uid, weekday_name,
 };
 
 /// Nanoseconds per hour: the time bucket of deduplication.
@@ -149,10 +150,7 @@ impl RequestKey {
                 "operation".to_owned(),
                 E::new_string(self.operation.clone()),
             ),
-            (
-                "time".to_owned(),
-                E::new_datetime(time.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-            ),
+            ("time".to_owned(), datetime_expression(self.hour)),
             ("hour".to_owned(), E::new_long(i64::from(time.hour()))),
             (
                 "weekday".to_owned(),
@@ -182,8 +180,8 @@ impl RequestKey {
                 ])?,
             ),
         ];
-        if let Some(ip) = self.caller_ip.as_deref().and_then(parse_ip) {
-            pairs.push(("ip".to_owned(), E::new_ip(ip)));
+        if let Some(ip) = self.caller_ip.as_deref().and_then(ip_expression) {
+            pairs.push(("ip".to_owned(), ip));
         }
         if let Some(authorized) = self.authorized {
             pairs.push(("authorized".to_owned(), E::new_bool(authorized)));
