@@ -156,8 +156,9 @@ fn read_any(input: &Input, progress: &ProgressBar) -> PolarsResult<Outcome> {
 /// Stacks per-piece frames and orders them by time.
 ///
 /// The pieces are not rechunked first: the time order is computed once and
-/// each column is gathered into one chunk and its pieces freed before the
-/// next, so the peak is the frame plus one column rather than two frames.
+/// each column is gathered into one chunk and its pieces freed, a column
+/// per thread at a time, so the peak is the frame plus a column per core
+/// rather than two frames.
 pub fn combine(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     let mut frames = frames.into_iter();
     let Some(mut events) = frames.next() else {
@@ -173,7 +174,7 @@ pub fn combine(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     let height = events.height();
     let columns = events
         .into_columns()
-        .into_iter()
+        .into_par_iter()
         .map(|column| {
             // SAFETY: `order` is a permutation of the frame's rows.
             let mut sorted = unsafe { column.take_unchecked(&order) }.rechunk();
