@@ -397,8 +397,10 @@ pub fn merge_windows(windows: &[FlaggedWindow], within: Slice) -> Vec<FlaggedWin
 }
 
 /// A KQL string literal, with the escapes KQL documents (the quote, the
-/// backslash, newline and tab).
-fn kql_string(value: &str) -> String {
+/// backslash, newline and tab). KQL documents no escape for a carriage
+/// return or other control characters, which a literal cannot hold raw:
+/// such a value has no literal.
+fn kql_string(value: &str) -> Option<String> {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
@@ -407,11 +409,19 @@ fn kql_string(value: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
+            c if c.is_control() => return None,
             c => out.push(c),
         }
     }
     out.push('"');
-    out
+    Some(out)
+}
+
+/// Whether a window's caller and vault can be written into the query.
+/// They come from the logs: a forged record could name a caller no KQL
+/// literal can carry, and one such window must not break the whole batch.
+fn writable(window: &FlaggedWindow) -> bool {
+    kql_string(&window.caller).is_some() && kql_string(&window.vault).is_some()
 }
 
 fn kql_datetime(t: DateTime<Utc>) -> String {
@@ -429,8 +439,8 @@ pub fn flagged_query_text(windows: &[FlaggedWindow]) -> String {
         .map(|w| {
             format!(
                 "{}, {}, {}, {}",
-                kql_string(&w.caller),
-                kql_string(&w.vault),
+                kql_string(&w.caller).unwrap_or_default(),
+                kql_string(&w.vault).unwrap_or_default(),
                 kql_datetime(w.range.start),
                 kql_datetime(w.range.end)
             )
@@ -448,7 +458,18 @@ fn flagged_queries(
     range: Slice,
     step: Duration,
 ) -> Vec<(Query, Vec<Slice>)> {
-    let mut merged = merge_windows(windows, range);
+    let (mut merged, unwritable): (Vec<_>, Vec<_>) = merge_windows(windows, range)
+        .into_iter()
+        .partition(writable);
+    for window in &unwritable {
+        tracing::warn!(
+            "--pushdown: the events of the flagged window of {:?} on vault {:?} were not \
+             pulled: the name holds a control character no KQL string can carry (a \
+             forged record?); its finding's evidence covers the first phase's events only",
+            window.caller,
+            window.vault
+        );
+    }
     merged.sort_by_key(|w| w.range);
     merged
         .chunks(WINDOWS_PER_QUERY)
@@ -917,6 +938,41 @@ mod tests {
                 .all(|s| s.duration() <= Duration::hours(6))
         );
         assert!(flagged_queries(&[], range, Duration::hours(6)).is_empty());
+    }
+
+    #[test]
+    fn a_window_no_kql_string_can_name_is_left_out_not_the_batch() {
+        let range = Slice {
+            start: t("2026-11-21T00:00:00Z"),
+            end: t("2026-11-22T00:00:00Z"),
+        };
+        let windows = [
+            window(
+                "p\"q\\r",
+                "kv",
+                "2026-11-21T10:00:00Z",
+                "2026-11-21T10:01:00Z",
+            ),
+            window(
+                "forged\rcaller",
+                "kv",
+                "2026-11-21T10:00:00Z",
+                "2026-11-21T10:01:00Z",
+            ),
+            window(
+                "p",
+                "kv\u{7}",
+                "2026-11-21T11:00:00Z",
+                "2026-11-21T11:01:00Z",
+            ),
+        ];
+        let queries = flagged_queries(&windows, range, Duration::hours(6));
+        assert_eq!(queries.len(), 1);
+        let text = &queries[0].0.text;
+        assert!(text.contains(r#""p\"q\\r""#), "{text}");
+        assert!(!text.contains("forged"), "{text}");
+        assert!(!text.contains('\u{7}'), "{text}");
+        assert_eq!(text.lines().count(), FLAGGED.lines().count());
     }
 
     /// Events as a pull of workspace `w` decodes them, read at `slice`:
