@@ -130,24 +130,25 @@ pub type CallerCode = [Option<u32>; 4];
 /// Each row's caller as categorical codes: comparing and hashing them is
 /// cheap, and only distinct callers are ever turned into text.
 pub struct CallerCodes {
-    codes: [Vec<Option<u32>>; 4],
+    // The columns' own codes (4 bytes a row), not copies.
+    codes: [UInt32Chunked; 4],
     mappings: Vec<Arc<CategoricalMapping>>,
 }
 
 impl CallerCodes {
     pub fn read(frame: &DataFrame) -> PolarsResult<CallerCodes> {
-        let mut codes: [Vec<Option<u32>>; 4] = Default::default();
+        let mut codes: [UInt32Chunked; 4] = Default::default();
         let mut mappings = Vec::new();
         for (i, name) in CALLER.iter().enumerate() {
             let column = frame.column(name)?.cat32()?;
-            codes[i] = column.physical().iter().collect();
+            codes[i] = column.physical().rechunk().into_owned();
             mappings.push(column.get_mapping().clone());
         }
         Ok(CallerCodes { codes, mappings })
     }
 
     pub fn code(&self, row: usize) -> CallerCode {
-        std::array::from_fn(|c| self.codes[c][row])
+        std::array::from_fn(|c| self.codes[c].get(row))
     }
 
     fn text(&self, column: usize, code: Option<u32>) -> Option<&str> {
@@ -216,19 +217,20 @@ impl EventIndex {
     pub fn build(authenticated: &DataFrame) -> PolarsResult<EventIndex> {
         let callers = CallerCodes::read(authenticated)?;
         let object = authenticated.column("object")?.cat32()?;
-        let objects: Vec<Option<u32>> = object.physical().iter().collect();
-        let time = integers(authenticated.column("t")?)?;
+        let objects = object.physical().rechunk();
+        let time = authenticated.column("t")?.cast(&DataType::Int64)?;
+        let time = time.i64()?.rechunk();
         let rows = authenticated.column("row")?.cast(&IDX_DTYPE)?;
         let rows = rows.idx()?;
         let mut by_code: HashMap<CallerCode, Vec<CodedEvent>> = HashMap::new();
         for (i, row) in rows.iter().enumerate() {
-            let (Some(t), Some(row)) = (time[i], row) else {
+            let (Some(t), Some(row)) = (time.get(i), row) else {
                 continue;
             };
             by_code
                 .entry(callers.code(i))
                 .or_default()
-                .push((t, objects[i], row));
+                .push((t, objects.get(i), row));
         }
         let mut by_caller: HashMap<(String, String), Vec<CodedEvent>> = HashMap::new();
         for (code, events) in by_code {
