@@ -12,7 +12,8 @@
 //! [`cli`] and [`commands`] wire the stages to the command line;
 //! [`job`] holds the scheduled job's configuration, state and history;
 //! [`generator`] writes synthetic logs for the samples and the benchmark;
-//! [`text`] formats numbers for every stage; [`logging`] writes the job's
+//! [`text`] formats numbers for every stage; [`memo`] remembers costly
+//! values per thread for every stage; [`logging`] writes the job's
 //! own messages (warnings, errors, timings) to stderr as text or JSON lines.
 
 pub mod analyze;
@@ -22,5 +23,6 @@ pub mod generator;
 pub mod ingest;
 pub mod job;
 pub mod logging;
+pub mod memo;
 pub mod report;
 pub mod text;

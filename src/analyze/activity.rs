@@ -19,6 +19,7 @@ use super::columns::{counts, integers, is_challenge, strings};
 use serde::Serialize;
 
 use crate::ingest::identity::MICROSOFT_SERVICE_APP_IDS;
+use crate::ingest::schema::IdentityKind;
 use crate::ingest::time::format_time;
 
 /// How many identities [`top_identities`] ranks.
@@ -250,10 +251,6 @@ fn sorted_string_lists(column: &Column) -> PolarsResult<Vec<Vec<String>>> {
 fn text(name: &str) -> Expr {
     col(name).cast(DataType::String)
 }
-
-/// The kind of a caller whose record gave none. Every record kvaudit
-/// normalises gets a kind, so only a foreign Parquet frame can lack one.
-const UNKNOWN_KIND: &str = "unknown";
 
 fn in_class(class: OutcomeClass) -> Expr {
     let status = col("http_status");
@@ -508,8 +505,10 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
         ])
         .with_columns([
             text("principal_id").alias("principal_id"),
+            // Every record kvaudit normalises has a kind; a foreign Parquet
+            // frame may lack one.
             text("identity_kind")
-                .fill_null(lit(UNKNOWN_KIND))
+                .fill_null(lit(IdentityKind::Unknown.as_str()))
                 .alias("identity_kind"),
         ])
         .sort(
@@ -541,7 +540,10 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
         )
     {
         by_principal
-            .entry((id, kind.unwrap_or_else(|| UNKNOWN_KIND.to_owned())))
+            .entry((
+                id,
+                kind.unwrap_or_else(|| IdentityKind::Unknown.as_str().to_owned()),
+            ))
             .or_default()
             .push((n, client.unwrap_or_default()));
     }
@@ -565,7 +567,9 @@ pub fn identity_inventory(events: &DataFrame) -> PolarsResult<Vec<IdentityRow>> 
 
     let mut rows = Vec::with_capacity(ids.len());
     for i in 0..ids.len() {
-        let kind = kinds[i].clone().unwrap_or_else(|| UNKNOWN_KIND.to_owned());
+        let kind = kinds[i]
+            .clone()
+            .unwrap_or_else(|| IdentityKind::Unknown.as_str().to_owned());
         let clients = by_principal
             .remove(&(ids[i].clone(), kind.clone()))
             .unwrap_or_default()

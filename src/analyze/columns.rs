@@ -48,6 +48,19 @@ impl CategoricalText {
     }
 
     pub fn get(&self, row: usize) -> Option<&str> {
-        self.mapping.cat_to_str(self.codes.get(row)?)
+        self.text(self.code(row)?)
+    }
+
+    /// A row's code: equal codes, equal text.
+    pub fn code(&self, row: usize) -> Option<u32> {
+        self.codes.get(row)
+    }
+
+    pub fn text(&self, code: u32) -> Option<&str> {
+        self.mapping.cat_to_str(code)
+    }
+
+    pub fn mapping(&self) -> &std::sync::Arc<CategoricalMapping> {
+        &self.mapping
     }
 }

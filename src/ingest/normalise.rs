@@ -3,9 +3,6 @@
 //! [`RecordFields`]; the rules below run once for all of them.
 
 use std::cell::RefCell;
-use std::thread::LocalKey;
-
-use polars::prelude::PlHashMap;
 
 use super::identity::Claims;
 use super::lenient::{is_null_text, parse_bool, parse_integer};
@@ -13,6 +10,7 @@ use super::rejections::RejectReason;
 use super::resource::{ObjectRef, ResourceRef};
 use super::schema::{Cow, Event};
 use super::time::parse_time;
+use crate::memo::{Memo, remembered};
 
 /// A record's fields under their meaning, before normalisation.
 #[derive(Debug, Default)]
@@ -46,35 +44,12 @@ pub struct RecordFields<'a> {
     pub claims: Claims<'a>,
 }
 
-/// Values parsed per thread, by their text. A blob holds one vault's records
-/// and clients call the same objects again and again, so nearly every record
-/// repeats resource ids and object URIs already parsed.
-type Remembered<T> = RefCell<PlHashMap<Box<str>, T>>;
-
+// Values parsed per thread, by their text. A blob holds one vault's records
+// and clients call the same objects again and again, so nearly every record
+// repeats resource ids and object URIs already parsed.
 thread_local! {
-    static RESOURCES: Remembered<ResourceRef> = RefCell::default();
-    static OBJECTS: Remembered<ObjectRef> = RefCell::default();
-}
-
-/// Bounds each per-thread map; it starts over when full.
-const REMEMBERED: usize = 4096;
-
-fn remembered<T: Clone>(
-    map: &'static LocalKey<Remembered<T>>,
-    text: &str,
-    parse: fn(&str) -> T,
-) -> T {
-    map.with_borrow_mut(|map| {
-        if let Some(value) = map.get(text) {
-            return value.clone();
-        }
-        if map.len() >= REMEMBERED {
-            map.clear();
-        }
-        let value = parse(text);
-        map.insert(text.into(), value.clone());
-        value
-    })
+    static RESOURCES: Memo<String, ResourceRef> = RefCell::default();
+    static OBJECTS: Memo<String, ObjectRef> = RefCell::default();
 }
 
 /// Why a record was rejected, with a detail for the user.

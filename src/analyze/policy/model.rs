@@ -10,10 +10,11 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::OnceLock;
-use std::thread::LocalKey;
 
 use cedar_policy::{EntityId, EntityTypeName, EntityUid, RestrictedExpression, Schema};
 use chrono::DateTime;
+
+use crate::memo::{Memo, remembered};
 
 /// The action of every operation name the schema does not declare.
 pub const UNKNOWN_ACTION: &str = "UnknownOperation";
@@ -191,41 +192,18 @@ pub fn managed_identity_name(mirid: &str) -> Option<&str> {
     mirid.rsplit('/').next().filter(|s| !s.is_empty())
 }
 
-type Remembered<K> = RefCell<HashMap<K, RestrictedExpression>>;
-
+// Each `RestrictedExpression::new_datetime` and `new_ip` runs Cedar's
+// parser on the extension's name; that was half the cost of building a
+// request. Requests repeat hours and addresses, so each thread keeps the
+// expressions it made.
 thread_local! {
-    static DATETIMES: Remembered<i64> = RefCell::default();
-    static ADDRESSES: Remembered<String> = RefCell::default();
-}
-
-/// Bounds each per-thread map; it starts over when full.
-const REMEMBERED: usize = 4096;
-
-/// Each `RestrictedExpression::new_datetime` and `new_ip` runs Cedar's
-/// parser on the extension's name; that was half the cost of building a
-/// request. Requests repeat hours and addresses, so each thread keeps the
-/// expressions it made.
-fn remembered<K: Eq + std::hash::Hash>(
-    map: &'static LocalKey<Remembered<K>>,
-    key: K,
-    make: impl FnOnce(&K) -> RestrictedExpression,
-) -> RestrictedExpression {
-    map.with_borrow_mut(|map| {
-        if let Some(expression) = map.get(&key) {
-            return expression.clone();
-        }
-        if map.len() >= REMEMBERED {
-            map.clear();
-        }
-        let expression = make(&key);
-        map.insert(key, expression.clone());
-        expression
-    })
+    static DATETIMES: Memo<i64, RestrictedExpression> = RefCell::default();
+    static ADDRESSES: Memo<String, RestrictedExpression> = RefCell::default();
 }
 
 /// `datetime("…")` of a time (nanoseconds since the epoch), to the second.
 pub fn datetime_expression(nanos: i64) -> RestrictedExpression {
-    remembered(&DATETIMES, nanos, |&nanos| {
+    remembered(&DATETIMES, &nanos, |&nanos| {
         let time = DateTime::from_timestamp_nanos(nanos);
         RestrictedExpression::new_datetime(time.format("%Y-%m-%dT%H:%M:%SZ").to_string())
     })
@@ -233,10 +211,19 @@ pub fn datetime_expression(nanos: i64) -> RestrictedExpression {
 
 /// `ip("…")` of a caller address, when it is one.
 pub fn ip_expression(text: &str) -> Option<RestrictedExpression> {
-    let ip = text.trim().parse::<std::net::IpAddr>().ok()?.to_string();
-    Some(remembered(&ADDRESSES, ip, |ip| {
+    let ip = parse_ip(text)?;
+    Some(remembered(&ADDRESSES, ip.as_str(), |ip| {
         RestrictedExpression::new_ip(ip)
     }))
+}
+
+/// An IP address Cedar's `ipaddr` accepts (no port, no zone), in its
+/// canonical text.
+pub fn parse_ip(text: &str) -> Option<String> {
+    text.trim()
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
 }
 
 #[cfg(test)]

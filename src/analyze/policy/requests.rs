@@ -15,8 +15,8 @@ use polars::prelude::*;
 use serde_json::{Value, json};
 
 use super::model::{
-    ActionMap, IDENTITY, UNKNOWN_VAULT, datetime_expression, ip_expression, principal_key,
-    resource, uid, weekday_name,
+    ActionMap, IDENTITY, UNKNOWN_VAULT, datetime_expression, ip_expression, parse_ip,
+    principal_key, resource, uid, weekday_name,
 };
 
 /// Nanoseconds per hour: the time bucket of deduplication.
@@ -214,12 +214,6 @@ impl RequestKey {
             Some(schema),
         )?)
     }
-}
-
-/// An IP address Cedar's `ipaddr` accepts (no port, no zone).
-fn parse_ip(s: &str) -> Option<String> {
-    let s = s.trim();
-    s.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 /// Distinct requests and the rows of each.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::analyze::columns::{integers, is_challenge, strings};
+use crate::analyze::columns::{CategoricalText, integers, is_challenge, strings};
 use crate::analyze::policy::model::{UNKNOWN_VAULT, principal_key};
 
 /// Whether a string column equals one of `values`.
@@ -130,29 +130,23 @@ pub type CallerCode = [Option<u32>; 4];
 /// Each row's caller as categorical codes: comparing and hashing them is
 /// cheap, and only distinct callers are ever turned into text.
 pub struct CallerCodes {
-    // The columns' own codes (4 bytes a row), not copies.
-    codes: [UInt32Chunked; 4],
-    mappings: Vec<Arc<CategoricalMapping>>,
+    columns: [CategoricalText; 4],
 }
 
 impl CallerCodes {
     pub fn read(frame: &DataFrame) -> PolarsResult<CallerCodes> {
-        let mut codes: [UInt32Chunked; 4] = Default::default();
-        let mut mappings = Vec::new();
-        for (i, name) in CALLER.iter().enumerate() {
-            let column = frame.column(name)?.cat32()?;
-            codes[i] = column.physical().rechunk().into_owned();
-            mappings.push(column.get_mapping().clone());
-        }
-        Ok(CallerCodes { codes, mappings })
+        let [a, b, c, d] = CALLER.map(|name| CategoricalText::of(frame, name));
+        Ok(CallerCodes {
+            columns: [a?, b?, c?, d?],
+        })
     }
 
     pub fn code(&self, row: usize) -> CallerCode {
-        std::array::from_fn(|c| self.codes[c].get(row))
+        std::array::from_fn(|c| self.columns[c].code(row))
     }
 
     fn text(&self, column: usize, code: Option<u32>) -> Option<&str> {
-        self.mappings[column].cat_to_str(code?)
+        self.columns[column].text(code?)
     }
 
     /// `(principal id, vault)` of a caller.
@@ -216,8 +210,7 @@ impl std::fmt::Debug for EventIndex {
 impl EventIndex {
     pub fn build(authenticated: &DataFrame) -> PolarsResult<EventIndex> {
         let callers = CallerCodes::read(authenticated)?;
-        let object = authenticated.column("object")?.cat32()?;
-        let objects = object.physical().rechunk();
+        let objects = CategoricalText::of(authenticated, "object")?;
         let time = authenticated.column("t")?.cast(&DataType::Int64)?;
         let time = time.i64()?.rechunk();
         let rows = authenticated.column("row")?.cast(&IDX_DTYPE)?;
@@ -230,7 +223,7 @@ impl EventIndex {
             by_code
                 .entry(callers.code(i))
                 .or_default()
-                .push((t, objects.get(i), row));
+                .push((t, objects.code(i), row));
         }
         let mut by_caller: HashMap<(String, String), Vec<CodedEvent>> = HashMap::new();
         for (code, events) in by_code {
@@ -244,7 +237,7 @@ impl EventIndex {
         }
         Ok(EventIndex {
             by_caller,
-            objects: Some(object.get_mapping().clone()),
+            objects: Some(objects.mapping().clone()),
         })
     }
 

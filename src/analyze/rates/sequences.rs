@@ -88,16 +88,16 @@ pub fn sequences(authenticated: &LazyFrame) -> PolarsResult<Vec<Sequence>> {
     let codes = CallerCodes::read(&frame)?;
     let time = integers(frame.column("t")?)?;
     let operation = CategoricalText::of(&frame, "operation")?;
-    let object: Vec<Option<u32>> = frame.column("object")?.cat32()?.physical().iter().collect();
+    let object = CategoricalText::of(&frame, "object")?;
     let mut by_code: HashMap<CallerCode, Vec<Step>> = HashMap::new();
-    for i in 0..frame.height() {
-        let (Some(t), Some(op)) = (time[i], operation.get(i).and_then(step_operation)) else {
+    for (i, t) in time.into_iter().enumerate() {
+        let (Some(t), Some(op)) = (t, operation.get(i).and_then(step_operation)) else {
             continue;
         };
         by_code.entry(codes.code(i)).or_default().push(Step {
             t,
             operation: op,
-            object: object[i],
+            object: object.code(i),
         });
     }
     let mut by_caller: BTreeMap<(String, String), Vec<Step>> = BTreeMap::new();

@@ -417,13 +417,6 @@ fn kql_string(value: &str) -> Option<String> {
     Some(out)
 }
 
-/// Whether a window's caller and vault can be written into the query.
-/// They come from the logs: a forged record could name a caller no KQL
-/// literal can carry, and one such window must not break the whole batch.
-fn writable(window: &FlaggedWindow) -> bool {
-    kql_string(&window.caller).is_some() && kql_string(&window.vault).is_some()
-}
-
 fn kql_datetime(t: DateTime<Utc>) -> String {
     format!(
         "datetime({})",
@@ -431,21 +424,28 @@ fn kql_datetime(t: DateTime<Utc>) -> String {
     )
 }
 
+/// A window as a row of the query's `datatable`, when its names can be
+/// written. They come from the logs: a forged record could name a caller no
+/// KQL literal can carry, and one such window must not break its batch.
+fn kql_row(window: &FlaggedWindow) -> Option<String> {
+    Some(format!(
+        "{}, {}, {}, {}",
+        kql_string(&window.caller)?,
+        kql_string(&window.vault)?,
+        kql_datetime(window.range.start),
+        kql_datetime(window.range.end)
+    ))
+}
+
 /// `pushdown-flagged.kql` with `windows` written on its placeholder line
-/// (one line, so that error positions still point into the file).
+/// (one line, so that error positions still point into the file); a window
+/// [`kql_row`] cannot write is left out.
 pub fn flagged_query_text(windows: &[FlaggedWindow]) -> String {
-    let rows: Vec<String> = windows
-        .iter()
-        .map(|w| {
-            format!(
-                "{}, {}, {}, {}",
-                kql_string(&w.caller).unwrap_or_default(),
-                kql_string(&w.vault).unwrap_or_default(),
-                kql_datetime(w.range.start),
-                kql_datetime(w.range.end)
-            )
-        })
-        .collect();
+    let rows: Vec<String> = windows.iter().filter_map(kql_row).collect();
+    query_with_rows(&rows)
+}
+
+fn query_with_rows(rows: &[String]) -> String {
     let filled = FLAGGED_PLACEHOLDER.replacen("[]", &format!("[{}]", rows.join(", ")), 1);
     FLAGGED.replacen(FLAGGED_PLACEHOLDER, &filled, 1)
 }
@@ -458,24 +458,27 @@ fn flagged_queries(
     range: Slice,
     step: Duration,
 ) -> Vec<(Query, Vec<Slice>)> {
-    let (mut merged, unwritable): (Vec<_>, Vec<_>) = merge_windows(windows, range)
-        .into_iter()
-        .partition(writable);
-    for window in &unwritable {
-        tracing::warn!(
-            "--pushdown: the events of the flagged window of {:?} on vault {:?} were not \
-             pulled: the name holds a control character no KQL string can carry (a \
-             forged record?); its finding's evidence covers the first phase's events only",
-            window.caller,
-            window.vault
-        );
-    }
+    let mut merged = merge_windows(windows, range);
     merged.sort_by_key(|w| w.range);
-    merged
+    let mut written = Vec::with_capacity(merged.len());
+    for window in merged {
+        match kql_row(&window) {
+            Some(row) => written.push((window.range, row)),
+            None => tracing::warn!(
+                "--pushdown: the events of the flagged window of {:?} on vault {:?} were not \
+                 pulled: the name holds a control character no KQL string can carry (a \
+                 forged record?); its finding's evidence covers the first phase's events only",
+                window.caller,
+                window.vault
+            ),
+        }
+    }
+    written
         .chunks(WINDOWS_PER_QUERY)
         .map(|batch| {
-            let query = bundled("pushdown-flagged.kql", &flagged_query_text(batch));
-            let covered = merge_ranges(batch.iter().map(|w| w.range).collect());
+            let rows: Vec<String> = batch.iter().map(|(_, row)| row.clone()).collect();
+            let query = bundled("pushdown-flagged.kql", &query_with_rows(&rows));
+            let covered = merge_ranges(batch.iter().map(|(range, _)| *range).collect());
             let slices = covered
                 .into_iter()
                 .flat_map(|r| Slice::cover(r, step))
@@ -687,20 +690,21 @@ pub fn merge_flagged(pulled: &mut Ingested, flagged: Ingested) -> anyhow::Result
     })
 }
 
-const COUNT_COLUMNS: [&str; 6] = [
-    "requests",
-    "secret_reads",
-    "distinct_secrets",
-    "denied",
-    "throttled",
-    "distinct_ips",
-];
+/// The columns of [`WINDOW_COLUMNS`] that name a window; the rest are its counts.
+const WINDOW_KEY: [&str; 4] = ["caller", "vault", "minutes", "start"];
+
+/// A window's counts, in the order of [`WINDOW_COLUMNS`].
+pub fn window_counts() -> impl Iterator<Item = &'static str> {
+    WINDOW_COLUMNS[WINDOW_KEY.len()..]
+        .iter()
+        .map(|(name, _)| *name)
+}
 
 /// Adds up the rows of one window that came from several slices.
 fn combine_windows(windows: DataFrame) -> PolarsResult<(DataFrame, u64)> {
-    let keys = ["caller", "vault", "minutes", "start"];
+    let keys = WINDOW_KEY;
     let mut aggregations = vec![len().alias("__pieces")];
-    aggregations.extend(COUNT_COLUMNS.iter().map(|c| col(*c).sum().alias(*c)));
+    aggregations.extend(window_counts().map(|c| col(c).sum().alias(c)));
     let combined = windows
         .lazy()
         .with_column(col("vault").fill_null(lit("")))
