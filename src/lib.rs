@@ -5,24 +5,30 @@
 //! stages before it:
 //! 1. [`ingest`]: every export form of Key Vault audit logs into one
 //!    normalised polars `DataFrame`, with an account of what was rejected;
-//! 2. [`analyze`]: what the events say (activity overview, and in later
-//!    stages policies, rates and least privilege);
+//! 2. [`analyze`]: what the events say (activity, policies, rates, least
+//!    privilege), gathered into one [`analyze::Analysis`];
 //! 3. [`report`]: terminal output, JSON, CSV and HTML, and the exit code.
 //!
-//! [`cli`] and [`commands`] wire the stages to the command line;
-//! [`job`] holds the scheduled job's configuration, state and history;
-//! [`generator`] writes synthetic logs for the samples and the benchmark;
-//! [`text`] formats numbers for every stage; [`memo`] remembers costly
-//! values per thread for every stage; [`logging`] writes the job's
-//! own messages (warnings, errors, timings) to stderr as text or JSON lines.
+//! [`pipeline`] wires the stages together for each way kvaudit runs, and
+//! [`job`] holds the scheduled job's configuration, state and history.
+//! [`cli`] defines the command line and [`commands`] maps it onto the
+//! pipeline's options; `main.rs` parses and dispatches.
+//!
+//! Below every stage: [`text`] formats numbers and words, [`memo`]
+//! remembers costly values per thread, [`files`] writes files atomically,
+//! [`progress`] draws progress bars, and [`logging`] writes kvaudit's own
+//! messages (warnings, errors, timings) to stderr as text or JSON lines.
+//! `docs/ARCHITECTURE.md` draws the whole.
 
 pub mod analyze;
 pub mod cli;
 pub mod commands;
-pub mod generator;
+pub mod files;
 pub mod ingest;
 pub mod job;
 pub mod logging;
 pub mod memo;
+pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod text;

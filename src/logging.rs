@@ -16,7 +16,7 @@
 //! fields must not carry anything the message lacks. `--log-format json`
 //! prints one object per line: `timestamp`, `level`, `message`, `target` and
 //! every field, e.g.
-//! `{"timestamp":"…","level":"INFO","message":"timing ingest 1.250s","stage":"ingest","seconds":1.25,"target":"kvaudit::commands::audit"}`.
+//! `{"timestamp":"…","level":"INFO","message":"timing ingest 1.250s","stage":"ingest","seconds":1.25,"target":"kvaudit::pipeline::timer"}`.
 //!
 //! Only kvaudit's own events at info and above are printed: the Azure SDK
 //! crates log their HTTP retries and credential attempts through `tracing`

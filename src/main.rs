@@ -1,5 +1,22 @@
-use std::process::ExitCode;
+use clap::Parser;
+use kvaudit::cli::{Cli, Command};
+use kvaudit::commands;
+use kvaudit::report::exit::Exit;
 
-fn main() -> ExitCode {
-    kvaudit::cli::run()
+fn main() -> Exit {
+    // Argument errors are clap's to print, before there is a log format.
+    let cli = Cli::parse();
+    kvaudit::logging::init(cli.log_format());
+    let result = match &cli.command {
+        Command::Audit(args) => commands::audit(args),
+        Command::Run(args) => commands::run(args),
+        Command::Init(args) => commands::init(args),
+        Command::Pull(args) => commands::pull(args),
+        Command::Policy(args) => commands::policy(args),
+        Command::Explain(args) => commands::explain(args),
+    };
+    result.unwrap_or_else(|error| {
+        tracing::error!("{error:#}");
+        Exit::Error
+    })
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::columns::{counts, integers, is_challenge, strings};
+use super::columns::{counts, integers, is_challenge, is_success, strings};
 use serde::Serialize;
 
 use crate::ingest::identity::MICROSOFT_SERVICE_APP_IDS;
@@ -254,11 +254,7 @@ fn text(name: &str) -> Expr {
 
 fn in_class(class: OutcomeClass) -> Expr {
     let status = col("http_status");
-    let success = status
-        .clone()
-        .gt_eq(lit(200))
-        .and(status.clone().lt(lit(300)))
-        .fill_null(lit(false));
+    let success = is_success();
     let denied = status
         .clone()
         .eq(lit(401))

@@ -13,19 +13,7 @@ use polars::prelude::*;
 use crate::analyze::privilege::usage::UsageTable;
 use crate::analyze::rates::events;
 use crate::analyze::rates::expiry;
-use crate::analyze::rates::first_seen::{self, Fact};
-
-/// One first-seen key: a fact about a vault, seen first at some time.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sighting {
-    pub vault: String,
-    pub fact: Fact,
-    /// The caller the fact is about; empty for [`Fact::Ip`] (an address is
-    /// new to a vault whoever uses it).
-    pub principal: String,
-    /// The address, operation or secret; the principal for [`Fact::Identity`].
-    pub value: String,
-}
+use crate::analyze::rates::first_seen::{self, Sighting};
 
 /// Aggregates of the events older than the frame.
 #[derive(Debug, Clone, Default)]
@@ -54,7 +42,7 @@ impl Prior {
         }
         let authenticated = events::authenticated(events);
         Ok(Prior {
-            spans: events::vault_spans(events)?,
+            spans: events::spans_of_vaults(events)?,
             sightings: first_seen::sightings_of(&authenticated)?,
             usage: UsageTable::from_events(events)?,
             rotation: Some(expiry::rotation_history(events)?),
@@ -91,11 +79,7 @@ impl Prior {
 
     /// When each (principal, vault) was first seen, from the identity sightings.
     pub fn arrivals(&self) -> HashMap<(String, String), i64> {
-        self.sightings
-            .iter()
-            .filter(|(key, _)| key.fact == Fact::Identity)
-            .map(|(key, &time)| ((key.principal.clone(), key.vault.clone()), time))
-            .collect()
+        first_seen::arrivals(&self.sightings)
     }
 
     /// Drops permission use last seen before `cutoff_ns` (the job keeps 90 days).

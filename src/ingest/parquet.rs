@@ -10,13 +10,13 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use anyhow::Context;
 use polars::prelude::*;
 
 use super::azure_monitor::PullAccount;
 use super::inputs::Input;
 use super::rejections::{RejectReason, Rejection, RejectionLog};
 use super::schema;
+use crate::files::write_atomically_with;
 
 /// The four bytes every Parquet file starts (and ends) with.
 const MAGIC: &[u8; 4] = b"PAR1";
@@ -43,13 +43,6 @@ pub fn write(
     pull: Option<&PullAccount>,
     path: &Path,
 ) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
-    }
-    // Written beside the target and renamed, so a reader never sees half a file.
-    let tmp = path.with_extension("parquet.tmp");
-    let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let metadata = pull
         .map(|account| -> anyhow::Result<_> {
             Ok(KeyValueMetadata::from_static(vec![(
@@ -58,13 +51,13 @@ pub fn write(
             )]))
         })
         .transpose()?;
-    ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .with_key_value_metadata(metadata)
-        .finish(events)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    write_atomically_with(path, |file| {
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_key_value_metadata(metadata)
+            .finish(events)?;
+        Ok(())
+    })
 }
 
 /// What reading one Parquet file produced.

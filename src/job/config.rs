@@ -15,10 +15,11 @@ use serde::Deserialize;
 use crate::analyze::policy::PolicyOptions;
 use crate::analyze::policy::Severity;
 use crate::analyze::rates::RateOptions;
-use crate::cli::OutputFormat;
-use crate::commands::pull::WorkspaceArgs;
 use crate::ingest::azure_monitor::auth::AuthMode;
+use crate::ingest::azure_monitor::client::PUBLIC_ENDPOINT;
+use crate::ingest::azure_monitor::{DEFAULT_SINCE, DEFAULT_SLICE, PullOptions};
 use crate::logging::LogFormat;
+use crate::report::OutputFormat;
 
 /// The commented example `kvaudit init` writes.
 pub const EXAMPLE: &str = include_str!("kvaudit.example.toml");
@@ -166,7 +167,7 @@ pub struct Config {
 /// job stops so that late-ingested records are not skipped.
 #[derive(Debug)]
 pub struct LogAnalytics {
-    pub workspace: WorkspaceArgs,
+    pub pull: PullOptions,
     pub latency: chrono::Duration,
 }
 
@@ -203,7 +204,7 @@ impl Config {
             anyhow::anyhow!("{}: `{key}`: {message}", file.display())
         };
         let formats = match raw.format {
-            None => vec![OutputFormat::Json, OutputFormat::Csv, OutputFormat::Html],
+            None => OutputFormat::ALL.to_vec(),
             Some(names) => names
                 .iter()
                 .map(|n| OutputFormat::from_str(n, true))
@@ -241,17 +242,17 @@ impl Config {
                         .map_err(|e| bad("log-analytics.latency", format!("{e:#}")))?,
                 };
                 Ok(LogAnalytics {
-                    workspace: WorkspaceArgs {
+                    pull: PullOptions {
                         workspaces: la.workspaces,
-                        since: la.since.unwrap_or_else(|| "7d".to_owned()),
+                        since: la.since.unwrap_or_else(|| DEFAULT_SINCE.to_owned()),
                         until: la.until,
                         query: la.query.as_deref().map(resolve),
                         auth,
-                        endpoint: la.endpoint.unwrap_or_else(|| {
-                            crate::ingest::azure_monitor::client::PUBLIC_ENDPOINT.to_owned()
-                        }),
+                        endpoint: la
+                            .endpoint
+                            .unwrap_or_else(|| PUBLIC_ENDPOINT.to_owned()),
                         ca_cert: la.ca_cert.as_deref().map(resolve),
-                        slice: la.slice.unwrap_or_else(|| "6h".to_owned()),
+                        slice: la.slice.unwrap_or_else(|| DEFAULT_SLICE.to_owned()),
                     },
                     latency,
                 })

@@ -14,8 +14,9 @@ use polars::prelude::*;
 
 use super::state::{Generation, Manifest, StateDir};
 use crate::analyze::columns::{integers, strings};
-use crate::analyze::prior::{Prior, Sighting};
+use crate::analyze::prior::Prior;
 use crate::analyze::rates::first_seen::Fact;
+use crate::analyze::rates::first_seen::Sighting;
 use crate::analyze::rates::windows::DAY_NS;
 use crate::ingest::{self, Input};
 
@@ -121,7 +122,11 @@ pub fn save(
         match frames.get(&day) {
             Some(frame) if day < oldest_kept => prior.absorb(Prior::of_events(frame)?)?,
             Some(frame) => next.write_parquet(&role, &mut frame.clone())?,
-            None => next.keep(previous.expect("untouched days come from it"), &role),
+            None => {
+                if let Some(previous) = previous {
+                    next.keep(previous, &role);
+                }
+            }
         }
     }
     prior.forget_usage_before((newest + 1 - retention.usage_days) * DAY_NS);

@@ -15,6 +15,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+
+use crate::files::{write_atomically, write_atomically_with};
 use polars::prelude::{DataFrame, ParquetCompression, ParquetReader, ParquetWriter, SerReader};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -197,7 +199,7 @@ impl StateDir {
         generation.manifest.committed_at =
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let json = serde_json::to_vec_pretty(&generation.manifest)?;
-        write_durably(&self.dir.join(MANIFEST), &json)?;
+        write_atomically(&self.dir.join(MANIFEST), &json)?;
         let keep: std::collections::BTreeSet<&str> = generation
             .manifest
             .documents
@@ -245,23 +247,19 @@ impl Generation {
 
     pub fn write_json<T: Serialize>(&mut self, role: &str, value: &T) -> anyhow::Result<()> {
         let name = self.file_name(role, "json");
-        write_durably(&self.dir.join(&name), &serde_json::to_vec(value)?)?;
+        write_atomically(&self.dir.join(&name), &serde_json::to_vec(value)?)?;
         self.manifest.documents.insert(role.to_owned(), name);
         Ok(())
     }
 
     pub fn write_parquet(&mut self, role: &str, frame: &mut DataFrame) -> anyhow::Result<()> {
         let name = self.file_name(role, "parquet");
-        let path = self.dir.join(&name);
-        let tmp = path.with_extension("parquet.tmp");
-        let file =
-            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        ParquetWriter::new(&file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .finish(frame)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.sync_all()?;
-        fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        write_atomically_with(&self.dir.join(&name), |file| {
+            ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(frame)?;
+            Ok(())
+        })?;
         self.manifest.documents.insert(role.to_owned(), name);
         Ok(())
     }
@@ -274,23 +272,6 @@ impl Generation {
                 .insert(role.to_owned(), name.clone());
         }
     }
-}
-
-/// Writes `bytes` to a temporary file, syncs it, and renames it over `path`,
-/// so that after a crash `path` holds either the old or the new bytes.
-fn write_durably(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file =
-        File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    // The rename itself is durable once the directory is synced.
-    if let Some(dir) = path.parent() {
-        File::open(dir).and_then(|d| d.sync_all()).ok();
-    }
-    Ok(())
 }
 
 fn hostname() -> String {

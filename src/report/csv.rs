@@ -93,14 +93,14 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::analyze::activity::{IdentityRow, identity_inventory};
-use crate::analyze::policy::Finding;
+use crate::analyze::activity::IdentityRow;
 use crate::analyze::policy::findings::sort_findings;
+use crate::analyze::policy::{Evidence, Finding};
 use crate::analyze::privilege::UnusedPermission;
 use crate::analyze::suppressions::Suppression;
 use crate::analyze::trends::Status;
-use crate::report::html::ReportContext;
-use crate::report::summary::write_atomically;
+use crate::files::write_atomically;
+use crate::report::ReportContext;
 
 pub const FINDINGS_CSV: &str = "findings.csv";
 pub const IDENTITIES_CSV: &str = "identities.csv";
@@ -123,27 +123,44 @@ pub const UNUSED_PERMISSIONS_COLUMNS: [&str; 14] = [
     "finding_rule",
 ];
 
-pub const FINDINGS_COLUMNS: [&str; 19] = [
-    "id",
-    "severity",
-    "category",
-    "rule",
-    "title",
-    "principal",
-    "principal_name",
-    "principal_kind",
-    "vault",
-    "object",
-    "operations",
-    "first_seen",
-    "last_seen",
-    "event_count",
-    "message",
-    "remediation",
-    "evidence_times",
-    "evidence_sources",
-    "evidence_correlation_ids",
+/// A finding's cell in one column.
+type Cell = fn(&Finding) -> String;
+
+/// `findings.csv`'s columns, in order, each with its cell: the one place
+/// that says how a finding becomes a row.
+const FINDING_CELLS: [(&str, Cell); 19] = [
+    ("id", |f| f.id.clone()),
+    ("severity", |f| f.severity.as_str().to_owned()),
+    ("category", |f| f.category.as_str().to_owned()),
+    ("rule", |f| f.rule.clone()),
+    ("title", |f| f.title.clone()),
+    ("principal", |f| opt(&f.principal)),
+    ("principal_name", |f| opt(&f.principal_name)),
+    ("principal_kind", |f| f.principal_kind.clone()),
+    ("vault", |f| f.vault.clone()),
+    ("object", |f| opt(&f.object)),
+    ("operations", |f| f.operations.join(";")),
+    ("first_seen", |f| f.first_seen.clone()),
+    ("last_seen", |f| f.last_seen.clone()),
+    ("event_count", |f| f.event_count.to_string()),
+    ("message", |f| f.message.clone()),
+    ("remediation", |f| f.remediation.clone()),
+    ("evidence_times", |f| evidence(f, |e| e.time.clone())),
+    ("evidence_sources", |f| evidence(f, |e| e.source.clone())),
+    ("evidence_correlation_ids", |f| {
+        evidence(f, |e| opt(&e.correlation_id))
+    }),
 ];
+
+/// `findings.csv`'s columns, in order.
+pub fn findings_columns() -> impl Iterator<Item = &'static str> {
+    FINDING_CELLS.iter().map(|(name, _)| *name)
+}
+
+/// One part of each example event, `;`-separated.
+fn evidence(f: &Finding, part: fn(&Evidence) -> String) -> String {
+    f.evidence.iter().map(part).collect::<Vec<_>>().join(";")
+}
 
 /// Last column of `findings.csv` in a scheduled run.
 pub const STATUS_COLUMN: &str = "status";
@@ -202,42 +219,20 @@ fn opt(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
 
-/// One finding's cells, in [`FINDINGS_COLUMNS`] order.
-fn finding_cells(f: &Finding) -> [String; 19] {
-    let evidence = |part: fn(&crate::analyze::policy::Evidence) -> String| {
-        f.evidence.iter().map(part).collect::<Vec<_>>().join(";")
-    };
-    [
-        f.id.clone(),
-        f.severity.as_str().to_owned(),
-        f.category.as_str().to_owned(),
-        f.rule.clone(),
-        f.title.clone(),
-        opt(&f.principal),
-        opt(&f.principal_name),
-        f.principal_kind.clone(),
-        f.vault.clone(),
-        opt(&f.object),
-        f.operations.join(";"),
-        f.first_seen.clone(),
-        f.last_seen.clone(),
-        f.event_count.to_string(),
-        f.message.clone(),
-        f.remediation.clone(),
-        evidence(|e| e.time.clone()),
-        evidence(|e| e.source.clone()),
-        evidence(|e| opt(&e.correlation_id)),
-    ]
+/// One finding's cells, in column order.
+fn finding_cells(f: &Finding) -> Vec<String> {
+    FINDING_CELLS.iter().map(|(_, cell)| cell(f)).collect()
 }
 
 /// `findings.csv`, sorted like `findings.json`.
 pub fn findings_csv(findings: &[Finding]) -> anyhow::Result<Vec<u8>> {
     let mut sorted = findings.to_vec();
     sort_findings(&mut sorted);
-    to_csv(&FINDINGS_COLUMNS, sorted.iter().map(finding_cells))
+    let header: Vec<&str> = findings_columns().collect();
+    to_csv(&header, sorted.iter().map(finding_cells))
 }
 
-/// `findings.csv` of a scheduled run: [`FINDINGS_COLUMNS`], then `status`
+/// `findings.csv` of a scheduled run: its columns, then `status`
 /// (`new` or `open`). The column comes last so that the columns a plain
 /// audit writes keep their places.
 pub fn findings_csv_with_status(
@@ -246,32 +241,26 @@ pub fn findings_csv_with_status(
 ) -> anyhow::Result<Vec<u8>> {
     let mut sorted = findings.to_vec();
     sort_findings(&mut sorted);
-    let header: Vec<&str> = FINDINGS_COLUMNS
-        .into_iter()
-        .chain([STATUS_COLUMN])
-        .collect();
+    let header: Vec<&str> = findings_columns().chain([STATUS_COLUMN]).collect();
     to_csv(
         &header,
         sorted.iter().map(|f| {
             let status = statuses.get(&f.id).map_or("", |s| s.as_str());
-            let mut row = finding_cells(f).to_vec();
+            let mut row = finding_cells(f);
             row.push(status.to_owned());
             row
         }),
     )
 }
 
-/// `suppressed.csv`: each suppressed finding ([`FINDINGS_COLUMNS`]) with the
+/// `suppressed.csv`: each suppressed finding (`findings.csv`'s columns) with the
 /// suppression that took it ([`SUPPRESSION_COLUMNS`]), in the order given.
 pub fn suppressed_csv(suppressed: &[(&Finding, &Suppression)]) -> anyhow::Result<Vec<u8>> {
-    let header: Vec<&str> = FINDINGS_COLUMNS
-        .into_iter()
-        .chain(SUPPRESSION_COLUMNS)
-        .collect();
+    let header: Vec<&str> = findings_columns().chain(SUPPRESSION_COLUMNS).collect();
     to_csv(
         &header,
         suppressed.iter().map(|(finding, suppression)| {
-            let mut row = finding_cells(finding).to_vec();
+            let mut row = finding_cells(finding);
             row.extend([
                 suppression.reason.clone(),
                 suppression.owner.clone(),
@@ -353,20 +342,19 @@ pub fn write_unused_permissions(dir: &Path, rows: &[UnusedPermission]) -> anyhow
 /// Writes `DIR/findings.csv` (with its `status` column when the context has
 /// a job report) and `DIR/identities.csv` (atomically, creating `DIR`).
 pub fn write_csv(dir: &Path, ctx: &ReportContext) -> anyhow::Result<()> {
-    let identities = identity_inventory(&ctx.ingested.events)
-        .context("cannot list the identities for identities.csv")?;
+    let identities = &ctx.analysis.activity.identities;
     let findings = match ctx.job {
         Some(job) => findings_csv_with_status(ctx.findings, &job.trends.statuses)?,
         None => findings_csv(ctx.findings)?,
     };
     write_atomically(&dir.join(FINDINGS_CSV), &findings)?;
-    write_atomically(&dir.join(IDENTITIES_CSV), &identities_csv(&identities)?)
+    write_atomically(&dir.join(IDENTITIES_CSV), &identities_csv(identities)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::policy::{Category, Evidence, Severity};
+    use crate::analyze::policy::{Category, Severity};
 
     fn finding(rule: &str, severity: Severity, principal_name: &str) -> Finding {
         Finding {
@@ -428,7 +416,7 @@ mod tests {
             finding("a-rule", Severity::Critical, "@evil"),
         ];
         let rows = parse(&findings_csv(&findings).unwrap());
-        assert_eq!(rows[0], FINDINGS_COLUMNS);
+        assert_eq!(rows[0], findings_columns().collect::<Vec<_>>());
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[1][1], "critical", "most severe first");
         assert_eq!(rows[1][6], "'@evil");
@@ -442,7 +430,7 @@ mod tests {
         assert_eq!(rows[1][17], "a/PT1H.json:3;a/PT1H.json:9");
         assert_eq!(rows[1][18], "c1;");
         for row in &rows[1..] {
-            assert_eq!(row.len(), FINDINGS_COLUMNS.len());
+            assert_eq!(row.len(), findings_columns().count());
             for cell in row {
                 assert!(
                     !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
@@ -464,11 +452,12 @@ mod tests {
             ("b-rule-id".to_owned(), Status::Open),
         ]);
         let rows = parse(&findings_csv_with_status(&findings, &statuses).unwrap());
-        assert_eq!(rows[0][..FINDINGS_COLUMNS.len()], FINDINGS_COLUMNS);
+        let columns: Vec<_> = findings_columns().collect();
+        assert_eq!(rows[0][..columns.len()], columns);
         assert_eq!(rows[0].last().unwrap(), STATUS_COLUMN);
         let plain = parse(&findings_csv(&findings).unwrap());
         for (with_status, without) in rows.iter().zip(&plain).skip(1) {
-            assert_eq!(with_status[..FINDINGS_COLUMNS.len()], without[..]);
+            assert_eq!(with_status[..columns.len()], without[..]);
         }
         let status: Vec<_> = rows[1..]
             .iter()
@@ -480,7 +469,10 @@ mod tests {
     #[test]
     fn empty_files_still_have_a_header() {
         let rows = parse(&findings_csv(&[]).unwrap());
-        assert_eq!(rows, vec![FINDINGS_COLUMNS.map(str::to_owned).to_vec()]);
+        assert_eq!(
+            rows,
+            vec![findings_columns().map(str::to_owned).collect::<Vec<_>>()]
+        );
         let rows = parse(&identities_csv(&[]).unwrap());
         assert_eq!(rows, vec![IDENTITIES_COLUMNS.map(str::to_owned).to_vec()]);
     }

@@ -3,10 +3,9 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::analyze::policy::Finding;
 use crate::analyze::policy::findings::sort_findings;
+use crate::files::write_atomically;
 
 /// File name of the findings report inside the output directory.
 pub const FINDINGS_FILE: &str = "findings.json";
@@ -21,12 +20,12 @@ pub fn findings_json(findings: &[Finding]) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// Writes `DIR/findings.json` (creating `DIR`).
+/// Writes `DIR/findings.json` (atomically, creating `DIR`).
 pub fn write_findings(dir: &Path, findings: &[Finding]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(FINDINGS_FILE);
-    let text = findings_json(findings)?;
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    write_atomically(
+        &dir.join(FINDINGS_FILE),
+        findings_json(findings)?.as_bytes(),
+    )
 }
 
 #[cfg(test)]

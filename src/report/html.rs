@@ -24,48 +24,26 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::analyze::activity::{Activity, IdentityRow};
-use crate::analyze::overview::{Overview, VaultActivity};
-use crate::analyze::policy::findings::sort_findings;
+use crate::analyze::activity::IdentityRow;
+use crate::analyze::overview::VaultActivity;
+use crate::analyze::policy::findings::finding_order;
 use crate::analyze::policy::observations::{RateRow, span_text};
 use crate::analyze::policy::{Category, Finding, Severity};
 use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObservation};
 use crate::analyze::rates::COUNTS;
+use crate::files::write_atomically;
 use crate::ingest::Ingested;
+use crate::report::ReportContext;
 use crate::report::charts::{self, Chart, thousands};
-use crate::report::job::{JobReport, JobView, job_view};
-use crate::report::summary::write_atomically;
+use crate::report::job::{JobView, job_view};
 
 /// File name of the HTML report inside the output directory.
 pub const HTML_FILE: &str = "report.html";
-
-/// Everything a report is made from.
-pub struct ReportContext<'a> {
-    /// Events, rejections, inputs and record counts.
-    pub ingested: &'a Ingested,
-    pub overview: &'a Overview,
-    /// May be empty (no policy matched, or policies were not evaluated).
-    pub findings: &'a [Finding],
-    /// `file (n policies)` lines for the header.
-    pub policies: &'a [String],
-    /// What the run read, one line per argument (e.g. `sample-logs/ (170 files)`).
-    pub inputs_described: &'a [String],
-    /// When the report was made (the caller passes `SOURCE_DATE_EPOCH` when set).
-    pub generated_at: DateTime<Utc>,
-    /// The windows behind abnormal-rate findings (may be empty).
-    pub rate_rows: &'a [RateRow],
-    /// The least-privilege analysis, when the run had an inventory.
-    pub privilege: Option<&'a PrivilegeAnalysis>,
-    /// Trends and suppressions of a scheduled run (`kvaudit run`); `None`
-    /// for `kvaudit audit`. With one, `findings` are the active findings.
-    pub job: Option<&'a JobReport<'a>>,
-}
 
 /// The templates, embedded; names ending in `.css` are not HTML-escaped.
 pub const TEMPLATES: [(&str, &str); 14] = [
@@ -322,67 +300,14 @@ pub struct FindingsOverview {
     pub severity_names: Vec<&'static str>,
 }
 
+/// A finding as the page shows it: the finding's own fields, and its status
+/// against the scheduled job's previous run.
 #[derive(Debug, Serialize)]
-pub struct EvidenceView {
-    pub time: String,
-    pub source: String,
-    pub correlation_id: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct FindingView {
-    pub id: String,
-    pub rule: String,
-    pub category: &'static str,
-    pub severity: &'static str,
-    pub title: String,
-    pub principal: Option<String>,
-    pub principal_name: Option<String>,
-    pub principal_kind: String,
-    pub vault: String,
-    pub object: Option<String>,
-    pub operations: Vec<String>,
-    pub first_seen: String,
-    pub last_seen: String,
-    pub event_count: u64,
-    pub evidence: Vec<EvidenceView>,
-    pub message: String,
-    pub remediation: String,
-    /// `new` or `open` against the scheduled job's previous run; `None` outside the job.
+pub struct ShownFinding<'a> {
+    #[serde(flatten)]
+    pub finding: &'a Finding,
+    /// `new` or `open`; `None` outside the job.
     pub status: Option<&'static str>,
-}
-
-impl From<&Finding> for FindingView {
-    fn from(f: &Finding) -> Self {
-        FindingView {
-            id: f.id.clone(),
-            rule: f.rule.clone(),
-            category: f.category.as_str(),
-            severity: f.severity.as_str(),
-            title: f.title.clone(),
-            principal: f.principal.clone(),
-            principal_name: f.principal_name.clone(),
-            principal_kind: f.principal_kind.clone(),
-            vault: f.vault.clone(),
-            object: f.object.clone(),
-            operations: f.operations.clone(),
-            first_seen: f.first_seen.clone(),
-            last_seen: f.last_seen.clone(),
-            event_count: f.event_count,
-            evidence: f
-                .evidence
-                .iter()
-                .map(|e| EvidenceView {
-                    time: e.time.clone(),
-                    source: e.source.clone(),
-                    correlation_id: e.correlation_id.clone(),
-                })
-                .collect(),
-            message: f.message.clone(),
-            remediation: f.remediation.clone(),
-            status: None,
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -433,16 +358,16 @@ pub struct ActivityView {
 
 /// Everything the templates read.
 #[derive(Debug, Serialize)]
-pub struct View {
+pub struct View<'a> {
     pub run: RunView,
     pub overview: FindingsOverview,
     pub activity: ActivityView,
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<ShownFinding<'a>>,
     pub rates: RatesView,
-    pub identities: Vec<IdentityRow>,
+    pub identities: &'a [IdentityRow],
     pub data_quality: DataQualityView,
     pub privilege: Option<PrivilegeView>,
-    pub job: Option<JobView>,
+    pub job: Option<JobView<'a>>,
 }
 
 /// Unused permissions of one principal in one vault, for the table.
@@ -502,7 +427,7 @@ fn privilege_view(analysis: &PrivilegeAnalysis) -> PrivilegeView {
     }
 }
 
-fn findings_overview(findings: &[Finding]) -> FindingsOverview {
+fn findings_overview(findings: &[&Finding]) -> FindingsOverview {
     let severities = SEVERITIES
         .iter()
         .map(|s| SeverityCount {
@@ -594,12 +519,13 @@ fn data_quality(ingested: &Ingested) -> DataQualityView {
 }
 
 /// Builds what the templates read from a run.
-pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
-    let activity =
-        Activity::of(&ctx.ingested.events).context("cannot aggregate the events for the report")?;
-    let charts = charts::activity_charts(&activity)?;
-    let mut findings = ctx.findings.to_vec();
-    sort_findings(&mut findings);
+pub fn view<'a>(ctx: &ReportContext<'a>) -> anyhow::Result<View<'a>> {
+    let analysis = ctx.analysis;
+    let activity = &analysis.activity;
+    let overview = &analysis.overview;
+    let charts = charts::activity_charts(activity)?;
+    let mut findings: Vec<&Finding> = ctx.findings.iter().collect();
+    findings.sort_by(|a, b| finding_order(a, b));
     Ok(View {
         run: RunView {
             kvaudit_version: env!("CARGO_PKG_VERSION"),
@@ -610,9 +536,9 @@ pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
             records_read: ctx.ingested.records_read,
             records_analyzed: ctx.ingested.records_analyzed(),
             records_rejected: ctx.ingested.rejections.total(),
-            time_from: ctx.overview.time_from.clone(),
-            time_to: ctx.overview.time_to.clone(),
-            vaults: ctx.overview.vaults.clone(),
+            time_from: overview.time_from.clone(),
+            time_to: overview.time_to.clone(),
+            vaults: overview.vaults.clone(),
             identities: activity
                 .identities
                 .iter()
@@ -627,18 +553,18 @@ pub fn view(ctx: &ReportContext) -> anyhow::Result<View> {
         },
         findings: findings
             .iter()
-            .map(|f| FindingView {
+            .map(|f| ShownFinding {
+                finding: f,
                 status: ctx
                     .job
                     .and_then(|job| job.trends.statuses.get(&f.id))
                     .map(|s| s.as_str()),
-                ..FindingView::from(f)
             })
             .collect(),
-        rates: rates_view(ctx.rate_rows),
-        identities: activity.identities,
+        rates: rates_view(&analysis.evaluation.rate_rows),
+        identities: &activity.identities,
         data_quality: data_quality(ctx.ingested),
-        privilege: ctx.privilege.map(privilege_view),
+        privilege: analysis.privilege.as_ref().map(privilege_view),
         job: ctx.job.map(job_view).transpose()?,
     })
 }
@@ -704,11 +630,14 @@ pub fn write_html(dir: &Path, ctx: &ReportContext) -> anyhow::Result<()> {
 mod tests {
     use std::path::PathBuf;
 
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
     use indicatif::ProgressBar;
 
     use super::*;
-    use crate::analyze::policy::Evidence;
+    use crate::analyze::Analysis;
+    use crate::analyze::activity::Activity;
+    use crate::analyze::overview::Overview;
+    use crate::analyze::policy::{Evidence, PolicyEvaluation};
     use crate::ingest::{self, Input};
 
     fn data(relative: &str) -> PathBuf {
@@ -752,20 +681,43 @@ mod tests {
         }
     }
 
+    /// What the analyses would hand the report for `ingested`, with no
+    /// policy evaluated.
+    fn analysis(ingested: &Ingested, privilege: Option<PrivilegeAnalysis>) -> Analysis {
+        Analysis {
+            overview: Overview::of(&ingested.events).unwrap(),
+            activity: Activity::of(&ingested.events).unwrap(),
+            evaluation: PolicyEvaluation::default(),
+            privilege,
+        }
+    }
+
+    fn context<'a>(
+        ingested: &'a Ingested,
+        analysis: &'a Analysis,
+        findings: &'a [Finding],
+        job: Option<&'a crate::report::job::JobReport<'a>>,
+    ) -> ReportContext<'a> {
+        ReportContext {
+            ingested,
+            analysis,
+            findings,
+            policies: &[],
+            inputs_described: &[],
+            generated_at: at(0),
+            job,
+        }
+    }
+
     fn render(ingested: &Ingested, findings: &[Finding], generated_at: DateTime<Utc>) -> String {
-        let overview = Overview::of(&ingested.events).unwrap();
+        let analysis = analysis(ingested, None);
         let policies = ["default pack (12 policies)".to_owned()];
         let inputs = ["tests/data/ (1 file)".to_owned()];
         render_html(&ReportContext {
-            ingested,
-            overview: &overview,
-            findings,
             policies: &policies,
             inputs_described: &inputs,
             generated_at,
-            rate_rows: &[],
-            privilege: None,
-            job: None,
+            ..context(ingested, &analysis, findings, None)
         })
         .unwrap()
     }
@@ -774,9 +726,8 @@ mod tests {
     fn least_privilege_section_appears_with_an_inventory_and_escapes_it() {
         use crate::analyze::privilege::{PrivilegeAnalysis, UnusedPermission, VaultObservation};
         let ingested = ingest_files(&[data("same-events/PT1H.json")]);
-        let overview = Overview::of(&ingested.events).unwrap();
         let hostile = "<script>document.title='pwned-privilege'</script>";
-        let analysis = PrivilegeAnalysis {
+        let privilege = PrivilegeAnalysis {
             vaults: vec![VaultObservation {
                 vault: "kv-web-prod".into(),
                 permission_model: "access-policy",
@@ -809,20 +760,11 @@ mod tests {
             warnings: vec![hostile.into()],
             ..PrivilegeAnalysis::default()
         };
-        let context = |privilege| ReportContext {
-            ingested: &ingested,
-            overview: &overview,
-            findings: &[],
-            policies: &[],
-            inputs_described: &[],
-            generated_at: at(0),
-            rate_rows: &[],
-            privilege,
-            job: None,
-        };
-        let without = render_html(&context(None)).unwrap();
+        let without = analysis(&ingested, None);
+        let without = render_html(&context(&ingested, &without, &[], None)).unwrap();
         assert!(!without.contains("<section id=\"least-privilege\""));
-        let html = render_html(&context(Some(&analysis))).unwrap();
+        let with = analysis(&ingested, Some(privilege));
+        let html = render_html(&context(&ingested, &with, &[], None)).unwrap();
         assert!(html.contains("<section id=\"least-privilege\""));
         assert!(html.contains("no data: no events"));
         assert!(!html.contains("<script"), "escaped");
@@ -832,22 +774,12 @@ mod tests {
     #[test]
     fn a_job_report_adds_its_sections_labels_findings_and_escapes_the_suppressions_file() {
         let ingested = ingest_files(&[data("same-events/PT1H.json")]);
-        let overview = Overview::of(&ingested.events).unwrap();
+        let analysis = analysis(&ingested, None);
         let job = crate::report::job::fixture::second_run(
             "<script>document.title='pwned-reason'</script>",
         );
         let report = job.report();
-        let context = |job| ReportContext {
-            ingested: &ingested,
-            overview: &overview,
-            findings: &report.applied.findings,
-            policies: &[],
-            inputs_described: &[],
-            generated_at: at(0),
-            rate_rows: &[],
-            privilege: None,
-            job,
-        };
+        let context = |job| context(&ingested, &analysis, &report.applied.findings, job);
         const JOB_SECTIONS: [&str; 3] = ["since-last-run", "suppressed", "expired-suppressions"];
         let plain = render_html(&context(None)).unwrap();
         for section in JOB_SECTIONS {
@@ -1053,18 +985,9 @@ mod tests {
         low.severity = Severity::Low;
         low.category = Category::BestPractice;
         low.title = "Client secret in use".into();
-        let view = view(&ReportContext {
-            ingested: &ingested,
-            overview: &Overview::of(&ingested.events).unwrap(),
-            findings: &[low, hostile_finding()],
-            policies: &[],
-            inputs_described: &[],
-            generated_at: at(0),
-            rate_rows: &[],
-            privilege: None,
-            job: None,
-        })
-        .unwrap();
+        let analysis = analysis(&ingested, None);
+        let findings = [low, hostile_finding()];
+        let view = view(&context(&ingested, &analysis, &findings, None)).unwrap();
         assert_eq!(view.overview.total, 2);
         let counts: Vec<_> = view
             .overview
@@ -1092,8 +1015,12 @@ mod tests {
             categories,
             [("sensitive-operation", 1), ("best-practice", 1)]
         );
-        assert_eq!(view.findings[0].severity, "high", "most severe first");
-        assert_eq!(view.findings[0].evidence[0].source, "PT1H.json:6");
+        assert_eq!(
+            view.findings[0].finding.severity,
+            Severity::High,
+            "most severe first"
+        );
+        assert_eq!(view.findings[0].finding.evidence[0].source, "PT1H.json:6");
     }
 
     #[test]
@@ -1109,20 +1036,10 @@ mod tests {
     #[test]
     fn write_html_writes_report_html() {
         let ingested = ingest_files(&[data("same-events/PT1H.json")]);
-        let overview = Overview::of(&ingested.events).unwrap();
+        let analysis = analysis(&ingested, None);
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("nested/out");
-        let ctx = ReportContext {
-            ingested: &ingested,
-            overview: &overview,
-            findings: &[],
-            policies: &[],
-            inputs_described: &[],
-            generated_at: at(0),
-            rate_rows: &[],
-            privilege: None,
-            job: None,
-        };
+        let ctx = context(&ingested, &analysis, &[], None);
         write_html(&out, &ctx).unwrap();
         let written = std::fs::read_to_string(out.join(HTML_FILE)).unwrap();
         assert_eq!(written, render_html(&ctx).unwrap());

@@ -27,10 +27,10 @@ use serde::Serialize;
 use crate::analyze::policy::Finding;
 use crate::analyze::suppressions::{Applied, Suppression, Suppressions};
 use crate::analyze::trends::{FindingSnapshot, RunRecord, Status, Trends};
+use crate::files::write_atomically;
 use crate::report::charts::{self, Chart};
 use crate::report::csv::suppressed_csv;
-use crate::report::html::FindingView;
-use crate::report::summary::write_atomically;
+use crate::report::html::ShownFinding;
 
 pub const SUPPRESSED_CSV: &str = "suppressed.csv";
 pub const SUPPRESSIONS_JSON: &str = "suppressions.json";
@@ -77,8 +77,8 @@ impl SuppressionView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct SuppressedView {
-    pub finding: FindingView,
+pub struct SuppressedView<'a> {
+    pub finding: ShownFinding<'a>,
     pub suppression: SuppressionView,
 }
 
@@ -91,7 +91,7 @@ pub struct ExpiredView {
 
 /// What the job's sections of report.html read.
 #[derive(Debug, Serialize)]
-pub struct JobView {
+pub struct JobView<'a> {
     pub first_run: bool,
     pub new: u64,
     pub open: u64,
@@ -101,7 +101,7 @@ pub struct JobView {
     pub runs: usize,
     /// From the second run on.
     pub trend: Option<Chart>,
-    pub suppressed: Vec<SuppressedView>,
+    pub suppressed: Vec<SuppressedView<'a>>,
     pub expired: Vec<ExpiredView>,
     pub unused: Vec<SuppressionView>,
     pub expires_soon_days: i64,
@@ -133,7 +133,7 @@ impl JobReport<'_> {
 }
 
 /// Builds what the job's sections read.
-pub fn job_view(job: &JobReport) -> anyhow::Result<JobView> {
+pub fn job_view<'a>(job: &JobReport<'a>) -> anyhow::Result<JobView<'a>> {
     let trend = match job.history.len() {
         0 | 1 => None,
         _ => Some(charts::findings_trend(job.history)?),
@@ -151,7 +151,10 @@ pub fn job_view(job: &JobReport) -> anyhow::Result<JobView> {
             .suppressed
             .iter()
             .map(|s| SuppressedView {
-                finding: FindingView::from(&s.finding),
+                finding: ShownFinding {
+                    finding: &s.finding,
+                    status: None,
+                },
                 suppression: job.suppression(s.suppression),
             })
             .collect(),
@@ -328,7 +331,7 @@ expires = 2027-03-31
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::csv::{FINDINGS_COLUMNS, SUPPRESSION_COLUMNS};
+    use crate::report::csv::{SUPPRESSION_COLUMNS, findings_columns};
 
     #[test]
     fn the_view_counts_changes_and_lists_every_suppression() {
@@ -344,7 +347,10 @@ mod tests {
 
         assert_eq!(view.suppressed.len(), 1);
         let suppressed = &view.suppressed[0];
-        assert_eq!(suppressed.finding.object.as_deref(), Some("db-password"));
+        assert_eq!(
+            suppressed.finding.finding.object.as_deref(),
+            Some("db-password")
+        );
         assert_eq!(suppressed.suppression.source, "suppressions.toml:1");
         assert_eq!(
             suppressed.suppression.entry.expires.to_string(),
@@ -382,10 +388,7 @@ mod tests {
             .iter()
             .map(str::to_owned)
             .collect();
-        let expected: Vec<&str> = FINDINGS_COLUMNS
-            .into_iter()
-            .chain(SUPPRESSION_COLUMNS)
-            .collect();
+        let expected: Vec<&str> = findings_columns().chain(SUPPRESSION_COLUMNS).collect();
         assert_eq!(header, expected);
         let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 1);

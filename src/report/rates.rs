@@ -26,9 +26,9 @@ use anyhow::Context;
 
 use crate::analyze::policy::observations::RateRow;
 use crate::analyze::rates::COUNTS;
+use crate::files::write_atomically;
 use crate::ingest::time::format_time;
 use crate::report::csv::neutralise;
-use crate::report::summary::write_atomically;
 
 pub const RATES_CSV: &str = "rates.csv";
 

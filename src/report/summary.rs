@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use crate::analyze::overview::Overview;
+use crate::files::write_atomically;
 use crate::ingest::rejections::RejectReason;
 use crate::ingest::{Ingested, InputSummary};
 
@@ -77,14 +77,4 @@ impl<'a> Summary<'a> {
         json.push(b'\n');
         write_atomically(&path, &json)
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -17,9 +17,10 @@ use cedar_policy::{Entities, Schema};
 use polars::prelude::*;
 use serde_json::{Map, Value, json};
 
+use crate::analyze::columns::UNKNOWN_VAULT;
+
 use super::model::{
-    CERTIFICATE, GROUP, IDENTITY, KEY, SECRET, UNKNOWN_VAULT, VAULT, managed_identity_name,
-    principal_key,
+    CERTIFICATE, GROUP, IDENTITY, KEY, SECRET, VAULT, managed_identity_name, principal_key,
 };
 
 /// What the events say about one caller.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ingest::time::format_time;
+use crate::text::noun;
 
 /// How bad a finding is, lowest first (so `Ord` sorts by severity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -216,28 +217,32 @@ impl Finding {
     }
 }
 
-/// Sorts findings: most severe first, then rule, vault, principal, object.
+/// The order every report lists findings in: most severe first, then
+/// rule, vault, principal, object.
+pub fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (
+        Reverse(a.severity),
+        &a.rule,
+        &a.vault,
+        &a.principal_name,
+        &a.principal,
+        &a.object,
+        &a.id,
+    )
+        .cmp(&(
+            Reverse(b.severity),
+            &b.rule,
+            &b.vault,
+            &b.principal_name,
+            &b.principal,
+            &b.object,
+            &b.id,
+        ))
+}
+
+/// Sorts findings in [`finding_order`].
 pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        (
-            Reverse(a.severity),
-            &a.rule,
-            &a.vault,
-            &a.principal_name,
-            &a.principal,
-            &a.object,
-            &a.id,
-        )
-            .cmp(&(
-                Reverse(b.severity),
-                &b.rule,
-                &b.vault,
-                &b.principal_name,
-                &b.principal,
-                &b.object,
-                &b.id,
-            ))
-    });
+    findings.sort_by(finding_order);
 }
 
 /// What a rule says about the findings it makes.
@@ -402,15 +407,10 @@ impl FindingBuilder {
     }
 }
 
-fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the message names each of these parts of the finding"
+)]
 fn message(
     who: &Who,
     vault: &str,
@@ -452,7 +452,7 @@ fn message(
     format!(
         "{name} ({}) ran {ops} on {target}: {} {when}",
         who.kind,
-        plural(count, "event")
+        format!("{count} {}", noun(count, "event", "events"))
     )
 }
 

@@ -5,7 +5,8 @@
 //! - [`pack`]: loading and validating policies and their annotations;
 //! - [`entities`]: the entity store (events merged with `--entities`);
 //! - [`requests`]: events to deduplicated Cedar requests;
-//! - [`evaluate`]: bulk, parallel evaluation and grouping into findings;
+//! - [`evaluate`]: one request or observation decided by Cedar;
+//! - [`evaluation`]: bulk, parallel evaluation and grouping into findings;
 //! - [`observations`]: the rate analyses' facts judged by observation rules;
 //! - [`findings`]: the finding record;
 //! - [`tests_runner`]: policy test cases (`kvaudit policy test`).
@@ -14,6 +15,7 @@
 
 pub mod entities;
 pub mod evaluate;
+pub mod evaluation;
 pub mod findings;
 pub mod model;
 pub mod observations;
@@ -25,7 +27,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use evaluate::evaluate_rows;
+pub use evaluation::evaluate_rows;
 pub use findings::{Category, Evidence, Finding, Severity};
 pub use pack::{LoadedPolicies, Located, PolicyErrors};
 
@@ -107,5 +109,5 @@ pub fn evaluate(
     observations: &crate::analyze::rates::Observations,
     policies: &LoadedPolicies,
 ) -> anyhow::Result<PolicyEvaluation> {
-    evaluate::evaluate(events, observations, policies)
+    evaluation::evaluate(events, observations, policies)
 }

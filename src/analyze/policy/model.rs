@@ -27,7 +27,6 @@ pub const KEY: &str = "Key";
 pub const CERTIFICATE: &str = "Certificate";
 
 /// Vault name used when an event names none.
-pub const UNKNOWN_VAULT: &str = "(unknown)";
 
 /// The entity type names of the model, parsed once (parsing runs Cedar's
 /// parser, far too slow to do per request).

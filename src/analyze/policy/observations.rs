@@ -386,7 +386,10 @@ fn rate_row(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each argument is one part of the finding being built"
+)]
 fn finding(
     rule: &RuleInfo,
     who: &Who,

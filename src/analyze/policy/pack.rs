@@ -102,6 +102,10 @@ pub const ANNOTATIONS: [&str; 9] = [
 ];
 
 /// The event schema, `policies/kvaudit.cedarschema`.
+#[allow(
+    clippy::expect_used,
+    reason = "the schema is embedded at build time and every test loads it"
+)]
 pub fn event_schema() -> Schema {
     Schema::from_cedarschema_str(DEFAULT_SCHEMA)
         .map(|(schema, _warnings)| schema)
@@ -110,6 +114,10 @@ pub fn event_schema() -> Schema {
 
 /// Both schemas: the events' and the observations'. Entities, requests and
 /// observation policies use this one.
+#[allow(
+    clippy::expect_used,
+    reason = "the schemas are embedded at build time and every test loads them"
+)]
 pub fn default_schema() -> Schema {
     let fragment = |text: &str| {
         SchemaFragment::from_cedarschema_str(text)

@@ -14,9 +14,11 @@ use chrono::{DateTime, Datelike, Timelike};
 use polars::prelude::*;
 use serde_json::{Value, json};
 
+use crate::analyze::columns::{UNKNOWN_VAULT, is_success};
+
 use super::model::{
-    ActionMap, IDENTITY, UNKNOWN_VAULT, datetime_expression, ip_expression, parse_ip,
-    principal_key, resource, uid, weekday_name,
+    ActionMap, IDENTITY, datetime_expression, ip_expression, parse_ip, principal_key, resource,
+    uid, weekday_name,
 };
 
 /// Nanoseconds per hour: the time bucket of deduplication.
@@ -385,9 +387,6 @@ pub fn usage(events: &DataFrame) -> PolarsResult<UsageMap> {
         return Ok(out);
     }
     let op = col("operation");
-    let success = col("http_status")
-        .gt_eq(lit(200))
-        .and(col("http_status").lt(lit(300)));
     let base = events
         .clone()
         .lazy()
@@ -399,7 +398,7 @@ pub fn usage(events: &DataFrame) -> PolarsResult<UsageMap> {
             col("time").cast(DataType::Int64).alias("__t"),
             op.clone().eq(lit("SecretList")).alias("__list"),
             op.eq(lit("SecretGet")).alias("__get"),
-            success.alias("__ok"),
+            is_success().alias("__ok"),
         ])
         .filter(col("__ok").and(col("__list").or(col("__get"))));
     // Callers with an object id are keyed by it alone (a user's app id is

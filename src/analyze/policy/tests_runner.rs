@@ -33,7 +33,7 @@ use polars::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::evaluate::evaluate;
+use super::evaluation::evaluate;
 use super::findings::Finding;
 use super::pack::{DEFAULT_TESTS, LoadedPolicies};
 use crate::analyze::rates::{RateOptions, observe};

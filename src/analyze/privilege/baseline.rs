@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use polars::prelude::*;
 
-use crate::analyze::columns::{counts, integers, strings};
+use crate::analyze::columns::{counts, integers, is_success, strings};
 use crate::analyze::policy::entities::EventEntities;
 use crate::analyze::policy::model::{ActionMap, VAULT, principal_key, resource};
 use crate::ingest::time::format_time;
@@ -95,10 +95,6 @@ fn observe(events: &DataFrame) -> PolarsResult<Observed> {
     if events.height() == 0 {
         return Ok(observed);
     }
-    let success = col("http_status")
-        .gt_eq(lit(200))
-        .and(col("http_status").lt(lit(300)))
-        .fill_null(lit(false));
     let keys = [
         "principal_id",
         "app_id",
@@ -111,7 +107,7 @@ fn observe(events: &DataFrame) -> PolarsResult<Observed> {
     let grouped = events
         .clone()
         .lazy()
-        .filter(success)
+        .filter(is_success())
         .group_by(keys.map(col))
         .agg([
             len().alias("calls"),
@@ -134,7 +130,7 @@ fn observe(events: &DataFrame) -> PolarsResult<Observed> {
         let principal = principal_key(ids[i].as_deref(), apps[i].as_deref(), kinds[i].as_deref());
         let vault = vaults[i]
             .clone()
-            .unwrap_or_else(|| crate::analyze::policy::model::UNKNOWN_VAULT.to_owned());
+            .unwrap_or_else(|| crate::analyze::columns::UNKNOWN_VAULT.to_owned());
         let (t, id) = resource(&vault, types[i].as_deref(), names[i].as_deref());
         let seen = Seen {
             calls: calls[i],

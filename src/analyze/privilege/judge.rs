@@ -8,6 +8,7 @@ use crate::analyze::policy::findings::{GrantActivity, RuleInfo, Who};
 use crate::analyze::policy::{Category, Finding, Severity};
 use crate::ingest::inventory::{Inventory, VaultInventory};
 use crate::ingest::time::format_time;
+use crate::text::noun;
 
 use super::grants::Grant;
 use super::map::{ApPermission, PermissionMap};
@@ -55,10 +56,6 @@ pub(super) fn is_metadata_read(permission: &str) -> bool {
 
 pub(super) fn round1(days: f64) -> f64 {
     (days * 10.0).round() / 10.0
-}
-
-pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Everything needed to judge one vault.
@@ -253,7 +250,15 @@ pub(super) fn no_data(
         format!(
             "Vault `{}` has {} in the inventory and no event in the logs: no recommendation is made.",
             vault.name,
-            plural(people.len(), "principal with a grant", "principals with grants")
+            format!(
+                "{} {}",
+                people.len(),
+                noun(
+                    people.len() as u64,
+                    "principal with a grant",
+                    "principals with grants"
+                )
+            )
         ),
     ));
 }

@@ -196,6 +196,10 @@ impl PermissionMap {
     /// The embedded map, parsed on first use.
     pub fn get() -> &'static PermissionMap {
         static MAP: OnceLock<PermissionMap> = OnceLock::new();
+        #[allow(
+            clippy::expect_used,
+            reason = "the map is embedded at build time and a unit test parses it"
+        )]
         MAP.get_or_init(|| {
             PermissionMap::parse(OPERATIONS_CSV, ACCESS_POLICY_CSV, ROLES_JSON)
                 .expect("the embedded permission map is valid (tested)")

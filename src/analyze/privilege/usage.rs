@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use crate::analyze::columns::{counts, integers, strings};
+use crate::analyze::columns::{counts, integers, is_success, strings, vault_windows};
 
 /// One operation's use by one principal in one vault.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,10 +48,6 @@ impl UsageTable {
         if events.height() == 0 {
             return Ok(table);
         }
-        let success = col("http_status")
-            .gt_eq(lit(200))
-            .and(col("http_status").lt(lit(300)))
-            .fill_null(lit(false));
         let grouped = events
             .clone()
             .lazy()
@@ -63,25 +59,14 @@ impl UsageTable {
             .group_by([col("principal_id"), col("vault"), col("operation")])
             .agg([
                 len().alias("calls"),
-                success.cast(DataType::UInt32).sum().alias("successes"),
+                is_success().cast(DataType::UInt32).sum().alias("successes"),
                 col("time").min().cast(DataType::Int64).alias("first"),
                 col("time").max().cast(DataType::Int64).alias("last"),
             ])
             .collect()?;
         table.add_uses(&grouped)?;
 
-        let windows = events
-            .clone()
-            .lazy()
-            .filter(col("vault").is_not_null())
-            .group_by([col("vault")])
-            .agg([
-                len().alias("events"),
-                col("time").min().cast(DataType::Int64).alias("first"),
-                col("time").max().cast(DataType::Int64).alias("last"),
-            ])
-            .collect()?;
-        table.add_windows(&windows)?;
+        table.add_windows(&vault_windows(events)?)?;
         Ok(table)
     }
 
@@ -117,7 +102,8 @@ impl UsageTable {
         Ok(())
     }
 
-    /// Adds vault windows: `vault`, `events`, `first`, `last` (ns).
+    /// Adds vault windows: `vault`, `events`, `first`, `last` (ns), as
+    /// [`vault_windows`] makes them; the null vault's row is left out.
     pub fn add_windows(&mut self, windows: &DataFrame) -> PolarsResult<()> {
         let vaults = strings(windows.column("vault")?)?;
         let events_n = counts(windows.column("events")?)?;

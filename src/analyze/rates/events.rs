@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::analyze::columns::{CategoricalText, integers, is_challenge, strings};
-use crate::analyze::policy::model::{UNKNOWN_VAULT, principal_key};
+use crate::analyze::columns::{
+    CategoricalText, UNKNOWN_VAULT, is_challenge, is_success, strings, vault_spans, vault_windows,
+};
+use crate::analyze::policy::model::principal_key;
 
 /// Whether a string column equals one of `values`.
 pub fn one_of(column: &str, values: &[&str]) -> Expr {
@@ -21,17 +23,9 @@ fn operation() -> Expr {
     col("operation")
 }
 
-/// A 2xx response.
-pub fn success() -> Expr {
-    col("http_status")
-        .gt_eq(lit(200))
-        .and(col("http_status").lt(lit(300)))
-        .fill_null(lit(false))
-}
-
 /// A successful read of a secret's value.
 pub fn is_secret_read() -> Expr {
-    operation().eq(lit("SecretGet")).and(success())
+    operation().eq(lit("SecretGet")).and(is_success())
 }
 
 /// A refused call (the routine challenge is filtered out before this is used).
@@ -111,7 +105,7 @@ pub fn authenticated(events: &DataFrame) -> LazyFrame {
             col("http_status")
                 .cast(DataType::Int64)
                 .alias("http_status"),
-            success().alias("success"),
+            is_success().alias("success"),
             is_secret_read().alias("secret_read"),
             is_denied().alias("denied"),
             is_throttled().alias("throttled"),
@@ -164,26 +158,8 @@ impl CallerCodes {
 
 /// The first and last event time of each vault (every event, challenges and
 /// notifications included: they show the logs were flowing).
-pub fn vault_spans(events: &DataFrame) -> PolarsResult<HashMap<String, (i64, i64)>> {
-    let spans = events
-        .clone()
-        .lazy()
-        .group_by([col("vault")
-            .cast(DataType::String)
-            .fill_null(lit(UNKNOWN_VAULT))])
-        .agg([
-            col("time").cast(DataType::Int64).min().alias("first"),
-            col("time").cast(DataType::Int64).max().alias("last"),
-        ])
-        .collect()?;
-    let vaults = strings(spans.column("vault")?)?;
-    let first = integers(spans.column("first")?)?;
-    let last = integers(spans.column("last")?)?;
-    Ok(vaults
-        .into_iter()
-        .zip(first.into_iter().zip(last))
-        .filter_map(|(v, (f, l))| Some((v?, (f?, l?))))
-        .collect())
+pub fn spans_of_vaults(events: &DataFrame) -> PolarsResult<HashMap<String, (i64, i64)>> {
+    vault_spans(&vault_windows(events)?)
 }
 
 /// Row indices of each (principal, vault)'s authenticated events in time

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::events::{callers, one_of, success};
+use super::events::{callers, one_of};
 use super::windows::DAY_NS;
-use crate::analyze::columns::{integers, strings};
+use crate::analyze::columns::{integers, is_success, strings};
 use crate::analyze::policy::model::{CERTIFICATE, KEY, SECRET};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,7 +85,7 @@ fn entity_type(operation: &str) -> Option<&'static str> {
 /// successful new versions and (when `reads`) secret reads.
 fn rotation_relevant(reads: bool) -> Expr {
     one_of("operation", &NOTIFICATIONS)
-        .or(success().and(
+        .or(is_success().and(
             one_of("operation", &NEW_VERSION).or(col("operation")
                 .cast(DataType::String)
                 .eq(lit("SecretGet"))

@@ -9,7 +9,6 @@ use serde::Serialize;
 use super::events::{CALLER, callers};
 use super::windows::DAY_NS;
 use crate::analyze::columns::{integers, strings};
-use crate::analyze::prior::{Prior, Sighting};
 
 /// What was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -36,6 +35,18 @@ impl Fact {
     pub fn parse(s: &str) -> Option<Fact> {
         Self::ALL.into_iter().find(|f| f.as_str() == s)
     }
+}
+
+/// One first-seen key: a fact about a vault, seen first at some time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sighting {
+    pub vault: String,
+    pub fact: Fact,
+    /// The caller the fact is about; empty for [`Fact::Ip`] (an address is
+    /// new to a vault whoever uses it).
+    pub principal: String,
+    /// The address, operation or secret; the principal for [`Fact::Identity`].
+    pub value: String,
 }
 
 /// One first sighting after the learning period.
@@ -196,19 +207,28 @@ pub fn sightings_of(authenticated: &LazyFrame) -> PolarsResult<HashMap<Sighting,
     Ok(out)
 }
 
+/// When each (principal, vault) was first seen, from the identity sightings.
+pub fn arrivals(sightings: &HashMap<Sighting, i64>) -> HashMap<(String, String), i64> {
+    sightings
+        .iter()
+        .filter(|(key, _)| key.fact == Fact::Identity)
+        .map(|(key, &time)| ((key.principal.clone(), key.vault.clone()), time))
+        .collect()
+}
+
 /// Every first sighting after its vault's learning period, sorted by time.
-/// Facts `prior` saw earlier are not new; its arrivals count as the
+/// Facts `prior` (earlier runs' sightings) holds are not new; its arrivals count as the
 /// identities' first calls.
 pub fn first_seen(
     authenticated: &LazyFrame,
     spans: &HashMap<String, (i64, i64)>,
     learning_ends: &HashMap<String, i64>,
-    prior: &Prior,
+    prior: &HashMap<Sighting, i64>,
 ) -> PolarsResult<Vec<FirstSeen>> {
     let groups = all_sightings(authenticated)?;
     // When each identity first called each vault.
     let mut arrived: HashMap<(String, String), i64> = HashMap::new();
-    for ((principal, vault), t) in prior.arrivals() {
+    for ((principal, vault), t) in arrivals(prior) {
         arrived.insert((vault, principal), t);
     }
     let identities = &groups[0].1;
@@ -237,7 +257,7 @@ pub fn first_seen(
             let Some((key, time)) = s.key(fact, i) else {
                 continue;
             };
-            if prior.sightings.get(&key).is_some_and(|&t| t <= time) {
+            if prior.get(&key).is_some_and(|&t| t <= time) {
                 continue;
             }
             let value = key.value;

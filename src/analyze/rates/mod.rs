@@ -50,12 +50,19 @@ pub struct RateOptions {
     pub max_secret_age_days: i64,
 }
 
+/// `--baseline-days` and `rates.baseline-days` when not given.
+pub const DEFAULT_BASELINE_DAYS: u32 = 30;
+/// `--learning-days` and `rates.learning-days` when not given.
+pub const DEFAULT_LEARNING_DAYS: u32 = 7;
+/// `--max-secret-age` and `rates.max-secret-age` when not given.
+pub const DEFAULT_MAX_SECRET_AGE_DAYS: u32 = 365;
+
 impl Default for RateOptions {
     fn default() -> Self {
         RateOptions {
-            baseline_days: 30,
-            learning_days: 7,
-            max_secret_age_days: 365,
+            baseline_days: i64::from(DEFAULT_BASELINE_DAYS),
+            learning_days: i64::from(DEFAULT_LEARNING_DAYS),
+            max_secret_age_days: i64::from(DEFAULT_MAX_SECRET_AGE_DAYS),
         }
     }
 }
@@ -158,7 +165,7 @@ pub fn observe_with(
     };
     let authenticated = events::authenticated(events).collect()?;
     let lazy = authenticated.clone().lazy();
-    let spans = prior.spans_with(&events::vault_spans(events)?);
+    let spans = prior.spans_with(&events::spans_of_vaults(events)?);
     let learning_ends =
         first_seen::learning_ends(&spans, options.learning_days, prior.fixed_learning);
     lap("events");
@@ -179,7 +186,7 @@ pub fn observe_with(
     let address_windows = addresses::address_windows(events)?;
     lap("addresses");
     let first_seen = if every_event {
-        first_seen::first_seen(&lazy, &spans, &learning_ends, prior)?
+        first_seen::first_seen(&lazy, &spans, &learning_ends, &prior.sightings)?
     } else {
         Vec::new()
     };

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::baseline::Metric;
 use super::events::{CALLER, caller_columns, callers};
+use crate::analyze::columns::UNKNOWN_VAULT;
 use crate::analyze::columns::{integers, strings};
-use crate::analyze::policy::model::UNKNOWN_VAULT;
 
 pub const MINUTE_NS: i64 = 60 * 1_000_000_000;
 pub const HOUR_NS: i64 = 60 * MINUTE_NS;

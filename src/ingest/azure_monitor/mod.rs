@@ -36,6 +36,32 @@ use response::{ErrorInfo, QueryResults};
 /// user and queues the rest (a queue that can end in 429).
 pub const MAX_CONCURRENT: usize = 5;
 
+/// Where a pull starts by default: a duration back from now.
+pub const DEFAULT_SINCE: &str = "7d";
+/// The length of a pull's first time slices by default.
+pub const DEFAULT_SLICE: &str = "6h";
+
+/// Where and how to read from Log Analytics, as the user wrote it (times
+/// and durations are parsed when the pull is prepared, against its start).
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// Workspace IDs (GUIDs).
+    pub workspaces: Vec<String>,
+    /// Start of the time range: a duration back from now, an RFC 3339 time or a date.
+    pub since: String,
+    /// End of the time range (exclusive); `None`: now.
+    pub until: Option<String>,
+    /// A KQL file instead of the bundled query.
+    pub query: Option<std::path::PathBuf>,
+    pub auth: auth::AuthMode,
+    /// The Log Analytics endpoint's URL.
+    pub endpoint: String,
+    /// Extra trusted CA certificates (PEM).
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// Length of the first time slices, as a duration.
+    pub slice: String,
+}
+
 /// What to pull.
 pub struct PullPlan {
     pub workspaces: Vec<String>,
@@ -376,7 +402,10 @@ pub async fn pull(
 /// Runs `query` over `slices` in every workspace of `plan`, splitting
 /// slices the service cannot answer whole, and hands each answer to `sink`;
 /// the account records slices, rows, bytes and unfinished slices.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each argument is one part of the pull (client, credential, plan, slice, progress, account, collector); a struct of them would only be unpacked again"
+)]
 pub(crate) async fn run_query(
     client: &Arc<LogsQueryClient>,
     credential: &Credential,
@@ -404,7 +433,10 @@ pub(crate) async fn run_query(
 /// [`run_query`] for several queries at once (the flagged-window queries of
 /// `--pushdown`, one per batch of windows), so that they share the
 /// concurrency limit: `work` holds (index into `queries`, slice) pairs.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each argument is one part of the pull (client, credential, plan, slice, progress, account, collector); a struct of them would only be unpacked again"
+)]
 pub(crate) async fn run_queries(
     client: &Arc<LogsQueryClient>,
     credential: &Credential,

@@ -254,8 +254,7 @@ pub fn day_slices(range: Slice, step: Duration) -> Vec<Slice> {
     while start < range.end {
         let midnight = start
             .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
+            .and_time(chrono::NaiveTime::MIN)
             .and_utc();
         let end = (midnight + Duration::days(days)).min(range.end);
         slices.push(Slice { start, end });
@@ -316,8 +315,12 @@ pub async fn pull(
         }
         tables.push(table.frame()?);
     }
-    let usage = tables.pop().expect("two tables");
-    let windows = tables.pop().expect("two tables");
+    let (Some(usage), Some(windows)) = (tables.pop(), tables.pop()) else {
+        bail!(
+            "the pushdown queries answered {} tables, not two",
+            tables.len()
+        );
+    };
     let (windows, windows_from_several_slices) = combine_windows(windows)?;
     let (uses, vaults) = combine_usage(usage)?;
     let ingested = events.into_ingested(&plan.workspaces, account)?;
@@ -659,17 +662,18 @@ pub fn merge_flagged(pulled: &mut Ingested, flagged: Ingested) -> anyhow::Result
             .map(|(_, rows)| rows)
             .sum();
         let rejected = input.records_rejected;
-        let summary = match pulled.inputs.iter().position(|i| i.name == input.name) {
-            Some(at) => &mut pulled.inputs[at],
+        let at = match pulled.inputs.iter().position(|i| i.name == input.name) {
+            Some(at) => at,
             None => {
                 pulled.inputs.push(InputSummary {
                     records_read: 0,
                     records_rejected: 0,
                     ..input
                 });
-                pulled.inputs.last_mut().expect("just pushed")
+                pulled.inputs.len() - 1
             }
         };
+        let summary = &mut pulled.inputs[at];
         summary.records_read += added + rejected;
         summary.records_rejected += rejected;
     }

@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Timelike, Utc};
 
 /// `queries/keyvault-audit.kql`: both Key Vault tables, every column kvaudit reads.
 pub const BUNDLED: &str = include_str!("../../../queries/keyvault-audit.kql");
@@ -98,9 +98,7 @@ impl Slice {
     /// The slice widened to whole seconds, the precision of every bound
     /// kvaudit sends (and of the splits, which halve whole seconds).
     pub fn whole_seconds(self) -> Slice {
-        let floor = |t: DateTime<Utc>| {
-            DateTime::from_timestamp(t.timestamp(), 0).expect("a second of a valid time is valid")
-        };
+        let floor = |t: DateTime<Utc>| t.with_nanosecond(0).unwrap_or(t);
         let end = if floor(self.end) == self.end {
             self.end
         } else {
@@ -175,10 +173,7 @@ pub fn parse_time_arg(value: &str, now: DateTime<Utc>) -> anyhow::Result<DateTim
         return Ok(t.with_timezone(&Utc));
     }
     if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return Ok(date
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc());
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
     }
     bail!(
         "{value:?} is not a time: give a duration back from now (30m, 12h, 7d, 2w), \

@@ -5,59 +5,64 @@
 use std::io::Write;
 
 use anyhow::{Context as _, bail};
-use clap::Args;
 use indicatif::ProgressBar;
 use polars::prelude::*;
 use serde_json::Value;
 
-use super::policy::PolicySelection;
+use crate::analyze::policy::PolicyOptions;
 use crate::analyze::policy::evaluate::{Prepared, evaluate_request};
 use crate::analyze::policy::model::{VAULT, uid};
 use crate::analyze::policy::pack::{LoadedPolicies, OUTSIDE_BASELINE, PolicyKind};
 use crate::ingest::{self, time::format_time};
+use crate::report::exit::Exit;
 
 /// Most events one `explain` prints.
 const MAX_EVENTS: usize = 5;
 
-#[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("event").required(true).args(["correlation_id", "at"])))]
-pub struct ExplainArgs {
-    /// Log files, directories, globs or - (as for `audit`); all are read so
-    /// that per-identity facts (context.usage) are the same as in the audit.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<String>,
-    /// The event's correlation id.
-    #[arg(long, value_name = "ID")]
-    pub correlation_id: Option<String>,
-    /// The event's record location, FILE:LINE (as in a finding's evidence).
-    #[arg(long, value_name = "FILE:LINE")]
-    pub at: Option<String>,
-    #[command(flatten)]
-    pub selection: PolicySelection,
+/// Which events to explain.
+pub enum Selector {
+    /// The events with this correlation id (case-insensitive).
+    CorrelationId(String),
+    /// The record at `FILE:LINE`, as a finding's evidence names it.
+    At(String),
 }
 
-fn matching_rows(events: &DataFrame, args: &ExplainArgs) -> anyhow::Result<Vec<IdxSize>> {
+/// What `explain` is asked.
+pub struct ExplainOptions {
+    /// Every log is read, so that per-identity facts (context.usage) are
+    /// the same as in the audit.
+    pub paths: Vec<String>,
+    pub selector: Selector,
+    pub policy: PolicyOptions,
+}
+
+fn matching_rows(events: &DataFrame, selector: &Selector) -> anyhow::Result<Vec<IdxSize>> {
     let mut rows = Vec::new();
-    if let Some(id) = &args.correlation_id {
-        let column = events.column("correlation_id")?.cast(&DataType::String)?;
-        for (i, v) in column.str()?.iter().enumerate() {
-            if v.is_some_and(|v| v.eq_ignore_ascii_case(id.trim())) {
-                rows.push(i as IdxSize);
+    match selector {
+        Selector::CorrelationId(id) => {
+            let column = events.column("correlation_id")?.cast(&DataType::String)?;
+            for (i, v) in column.str()?.iter().enumerate() {
+                if v.is_some_and(|v| v.eq_ignore_ascii_case(id.trim())) {
+                    rows.push(i as IdxSize);
+                }
             }
         }
-    } else if let Some(at) = &args.at {
-        let (file, line) = at
-            .rsplit_once(':')
-            .and_then(|(f, l)| Some((f, l.parse::<u32>().ok()?)))
-            .with_context(|| format!("`{at}` is not FILE:LINE"))?;
-        let files = events.column("source_file")?.cast(&DataType::String)?;
-        let lines = events.column("source_line")?.cast(&DataType::UInt32)?;
-        for (i, (f, l)) in files.str()?.iter().zip(lines.u32()?.iter()).enumerate() {
-            let same_file = f.is_some_and(|f| {
-                f == file || f.ends_with(&format!("/{file}")) || file.ends_with(&format!("/{f}"))
-            });
-            if same_file && l == Some(line) {
-                rows.push(i as IdxSize);
+        Selector::At(at) => {
+            let (file, line) = at
+                .rsplit_once(':')
+                .and_then(|(f, l)| Some((f, l.parse::<u32>().ok()?)))
+                .with_context(|| format!("`{at}` is not FILE:LINE"))?;
+            let files = events.column("source_file")?.cast(&DataType::String)?;
+            let lines = events.column("source_line")?.cast(&DataType::UInt32)?;
+            for (i, (f, l)) in files.str()?.iter().zip(lines.u32()?.iter()).enumerate() {
+                let same_file = f.is_some_and(|f| {
+                    f == file
+                        || f.ends_with(&format!("/{file}"))
+                        || file.ends_with(&format!("/{f}"))
+                });
+                if same_file && l == Some(line) {
+                    rows.push(i as IdxSize);
+                }
             }
         }
     }
@@ -68,22 +73,21 @@ fn entity_json(prepared: &Prepared, uid: &cedar_policy::EntityUid) -> Option<Val
     prepared.entities.get(uid)?.to_json_value().ok()
 }
 
-pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
-    let policies = LoadedPolicies::load(&args.selection.options())?;
-    let inputs = ingest::inputs::expand(&args.paths)?;
+pub fn run(options: &ExplainOptions) -> anyhow::Result<Exit> {
+    let policies = LoadedPolicies::load(&options.policy)?;
+    let inputs = ingest::inputs::expand(&options.paths)?;
     if inputs.is_empty() {
-        bail!("no log files found in {}", args.paths.join(", "));
+        bail!("no log files found in {}", options.paths.join(", "));
     }
     let ingested = ingest::ingest(&inputs, &ProgressBar::hidden())?;
     let events = &ingested.events;
-    let rows = matching_rows(events, args)?;
+    let rows = matching_rows(events, &options.selector)?;
     if rows.is_empty() {
         bail!(
             "no event {} among the {} events read",
-            match (&args.correlation_id, &args.at) {
-                (Some(id), _) => format!("with correlation id `{id}`"),
-                (_, Some(at)) => format!("at `{at}`"),
-                _ => String::new(),
+            match &options.selector {
+                Selector::CorrelationId(id) => format!("with correlation id `{id}`"),
+                Selector::At(at) => format!("at `{at}`"),
             },
             events.height()
         );
@@ -114,7 +118,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
             .context("the event has no request (internal error)")?;
         explain_one(&mut out, &policies, &prepared, i, &source, &time)?;
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 fn explain_one(

@@ -6,61 +6,49 @@
 //! reports into a dated directory, and only then commits the new state: a
 //! run that fails or is killed before the commit is simply run again.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::Args;
 use polars::prelude::*;
 
-use super::audit::{self, AnalysisOptions, Outputs, Scope, Setup, StageTimer};
+use super::analysis::{AnalysisOptions, Scope, analyse};
+use super::outputs::{describe_inputs, report};
+use super::pull::pull;
+use super::setup::Setup;
+use super::timer::StageTimer;
 use crate::analyze::suppressions::Suppressions;
 use crate::analyze::trends::{self, FindingSnapshot, RunRecord};
-use crate::cli::exit;
-use crate::ingest;
+use crate::ingest::{self, Input};
 use crate::job::config::Config;
 use crate::job::history::{self, Retention};
 use crate::job::sources;
 use crate::job::state::StateDir;
+use crate::progress;
+use crate::report::Outputs;
+use crate::report::exit::{Bar, Exit, exit_status};
 use crate::report::job::JobReport;
 
 /// State documents: the last run's active findings, and the run history.
 const FINDINGS: &str = "findings";
 const RUNS: &str = "runs";
 
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// The job's configuration (`kvaudit init` writes a commented example).
-    #[arg(long, short, value_name = "FILE", default_value = "kvaudit.toml")]
-    pub config: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// Where to write the example configuration.
-    #[arg(value_name = "FILE", default_value = "kvaudit.toml")]
-    pub path: PathBuf,
-    /// Replace the file if it exists.
-    #[arg(long)]
-    pub force: bool,
-}
-
 /// Writes the commented example configuration.
-pub fn init(args: &InitArgs) -> anyhow::Result<u8> {
-    if args.path.exists() && !args.force {
+pub fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {
+    if path.exists() && !force {
         anyhow::bail!(
             "{} exists; pass --force to replace it, or name another file",
-            args.path.display()
+            path.display()
         );
     }
-    std::fs::write(&args.path, crate::job::config::EXAMPLE)
-        .with_context(|| format!("cannot write {}", args.path.display()))?;
+    std::fs::write(path, crate::job::config::EXAMPLE)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(
         "wrote {}; set `sources.paths` (or [log-analytics]) and `state`, then run `kvaudit run --config {}`",
-        args.path.display(),
-        args.path.display()
+        path.display(),
+        path.display()
     );
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// Adds a boolean column saying whether each row is newly read, so the
@@ -71,8 +59,8 @@ fn marked(mut frame: DataFrame, new: bool) -> PolarsResult<DataFrame> {
     Ok(frame)
 }
 
-pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
-    let config = Config::load(&args.config)?;
+pub fn run(config_file: &Path) -> anyhow::Result<Exit> {
+    let config = Config::load(config_file)?;
     let started = Utc::now();
     let setup = Setup::load(&config.policies, &config.inventory)?;
     let state = StateDir::open(&config.state)?;
@@ -100,7 +88,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
             "{name} changed since it was read (not by appending); it is read again whole, so its earlier records may be counted twice"
         );
     }
-    let progress = audit::progress_bar(&plan.inputs);
+    let total = plan.inputs.iter().filter_map(Input::size).sum();
+    let progress = progress::bar(progress::READING, total);
     let mut ingested = ingest::ingest(&plan.inputs, &progress)?;
     progress.finish_and_clear();
     plan.record(&ingested.inputs);
@@ -109,25 +98,25 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         .map(|m| m.watermarks.clone())
         .unwrap_or_default();
     if let Some(la) = &config.log_analytics {
-        let mut pull = la.workspace.clone();
-        let known: Vec<&String> = pull
+        let mut pull_options = la.pull.clone();
+        let known: Vec<&String> = pull_options
             .workspaces
             .iter()
             .filter_map(|w| watermarks.get(w))
             .collect();
-        if known.len() == pull.workspaces.len()
+        if known.len() == pull_options.workspaces.len()
             && let Some(since) = known.into_iter().min()
         {
-            pull.since = since.clone();
+            pull_options.since = since.clone();
         }
-        let until = pull
+        let until = pull_options
             .until
             .clone()
             .unwrap_or_else(|| (started - la.latency).to_rfc3339());
-        pull.until = Some(until.clone());
-        let pulled = super::pull::pull(&pull)?;
+        pull_options.until = Some(until.clone());
+        let pulled = pull(&pull_options)?;
         if pulled.pull.as_ref().is_none_or(|p| p.is_complete()) {
-            for workspace in &pull.workspaces {
+            for workspace in &pull_options.workspaces {
                 watermarks.insert(workspace.clone(), until.clone());
             }
         }
@@ -163,13 +152,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         judged: Some(&judged),
         judged_from: Some(judged_from),
         prior: &prior,
+        pushdown: None,
     };
     let options = AnalysisOptions {
         rates: config.rates,
         min_observation_days: config.min_observation_days,
-        timings: config.timings,
     };
-    let analysis = audit::analyse(&setup, &ingested.events, &scope, &options, &mut timer)?;
+    let analysis = analyse(&setup, &ingested.events, &scope, &options, &mut timer)?;
 
     // Suppressions and the comparison with the previous run.
     let suppressions = match &config.suppressions {
@@ -217,8 +206,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         json: config.json,
         quiet: config.quiet,
     };
-    let inputs_described = audit::describe_inputs(&config.paths, &ingested.inputs);
-    audit::report(
+    let inputs_described = describe_inputs(&config.paths, &ingested.inputs);
+    report(
         &outputs,
         &ingested,
         &analysis,
@@ -229,8 +218,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
     )?;
     timer.done("report");
 
-    let code = audit::exit_code(config.fail_on, config.strict, &applied.findings, &ingested);
-    if code == exit::INCOMPLETE {
+    let bar = Bar {
+        fail_on: config.fail_on,
+        strict: config.strict,
+    };
+    let code = exit_status(bar, &applied.findings, &ingested);
+    if code == Exit::Incomplete {
         // The missing slices are pulled again next run; committing would
         // skip them (the watermark did not move) yet keep the rest twice.
         tracing::warn!("the state was not updated: the next run reads the same time range again");

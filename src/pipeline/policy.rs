@@ -2,98 +2,15 @@
 //! policies correct the way code is kept correct.
 
 use std::io::Write;
-use std::path::PathBuf;
-
-use clap::{Args, Subcommand};
+use std::path::Path;
 
 use crate::analyze::policy::pack::{PolicyKind, Source};
 use crate::analyze::policy::tests_runner::{default_test_files, run_files, test_files_in};
 use crate::analyze::policy::{LoadedPolicies, PolicyErrors, PolicyOptions};
 use crate::analyze::privilege::baseline;
-
-/// Exit codes of the policy commands (errors that stop the command are 2, via `Err`).
-const OK: u8 = 0;
-const FAILED_CHECK: u8 = 1;
-
-/// Which policies to use: shared by `policy validate`, `explain` and `audit`.
-#[derive(Debug, Clone, Args)]
-pub struct PolicySelection {
-    /// Directory (or .cedar file) of team policies, added to the default pack;
-    /// a policy with a default-pack @id replaces it. Repeatable.
-    #[arg(long = "policies", value_name = "DIR")]
-    pub policies: Vec<PathBuf>,
-    /// Leave the built-in default policy pack out.
-    #[arg(long)]
-    pub no_default_policies: bool,
-    /// Cedar entities JSON: groups (e.g. break-glass), identity names, vault tags (env=prod).
-    #[arg(long, value_name = "FILE")]
-    pub entities: Option<PathBuf>,
-}
-
-impl PolicySelection {
-    pub fn options(&self) -> PolicyOptions {
-        PolicyOptions {
-            default_pack: !self.no_default_policies,
-            dirs: self.policies.clone(),
-            entities_file: self.entities.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct PolicyArgs {
-    #[command(subcommand)]
-    pub command: PolicyCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum PolicyCommand {
-    /// Validate policies strictly against kvaudit's schema; errors point to file:line:column.
-    Validate(ValidateArgs),
-    /// Run the policy test cases in DIR/tests/*.json (default: the built-in pack's cases).
-    Test(TestArgs),
-    /// Write Cedar baseline permits from the successful calls in logs; audit
-    /// later logs with `--policies FILE` to flag anything outside them.
-    Generate(BaselineArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct BaselineArgs {
-    /// Log files or directories (as for `kvaudit audit`).
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<String>,
-    /// The .cedar file to write.
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-    /// Most objects of one kind a permit names before it covers the whole vault.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub max_objects: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    #[command(flatten)]
-    pub selection: PolicySelection,
-}
-
-#[derive(Debug, Args)]
-pub struct TestArgs {
-    /// Policy directory whose tests/*.json to run; its .cedar files are added
-    /// to the default pack. Without DIR, the default pack's own cases run.
-    #[arg(value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-    /// Leave the built-in default policy pack out.
-    #[arg(long)]
-    pub no_default_policies: bool,
-}
-
-pub fn run(args: &PolicyArgs) -> anyhow::Result<u8> {
-    match &args.command {
-        PolicyCommand::Validate(a) => validate(a),
-        PolicyCommand::Test(a) => test(a),
-        PolicyCommand::Generate(a) => generate(a),
-    }
-}
+use crate::files::write_atomically;
+use crate::report::exit::Exit;
+use crate::text::noun;
 
 /// Loads policies; located policy errors are printed and become `Ok(None)`.
 fn load_or_report(
@@ -113,12 +30,8 @@ fn load_or_report(
                 for error in &errors.errors {
                     writeln!(stderr, "error: {error}")?;
                 }
-                writeln!(
-                    stderr,
-                    "kvaudit: {} policy error{}",
-                    errors.errors.len(),
-                    if errors.errors.len() == 1 { "" } else { "s" }
-                )?;
+                let n = errors.errors.len() as u64;
+                writeln!(stderr, "kvaudit: {n} policy {}", noun(n, "error", "errors"))?;
                 Ok(None)
             }
             Err(other) => Err(other),
@@ -126,10 +39,10 @@ fn load_or_report(
     }
 }
 
-fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
-    let options = args.selection.options();
-    let Some(policies) = load_or_report(|| LoadedPolicies::load(&options))? else {
-        return Ok(FAILED_CHECK);
+/// `policy validate`: loads the policies strictly and says what they are.
+pub fn validate(options: &PolicyOptions) -> anyhow::Result<Exit> {
+    let Some(policies) = load_or_report(|| LoadedPolicies::load(options))? else {
+        return Ok(Exit::FailedCheck);
     };
     let (mut rules, mut baseline, mut exemptions) = (0, 0, 0);
     for p in policies.policies.values() {
@@ -140,8 +53,7 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
         }
     }
     let mut out = anstream::stdout().lock();
-    let count =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", noun(n as u64, one, many));
     writeln!(
         out,
         "policies valid: {} ({}, {}, {})",
@@ -159,13 +71,15 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
             "baseline mode: events no baseline permit covers are `outside-baseline` findings"
         )?;
     }
-    Ok(OK)
+    Ok(Exit::Ok)
 }
 
-fn generate(args: &BaselineArgs) -> anyhow::Result<u8> {
-    let inputs = crate::ingest::inputs::expand(&args.paths)?;
+/// `policy generate`: baseline permits from the successful calls in
+/// `paths`, validated, written to `out`.
+pub fn generate(paths: &[String], out: &Path, max_objects: usize) -> anyhow::Result<Exit> {
+    let inputs = crate::ingest::inputs::expand(paths)?;
     if inputs.is_empty() {
-        anyhow::bail!("no log files found in {}", args.paths.join(", "));
+        anyhow::bail!("no log files found in {}", paths.join(", "));
     }
     let ingested = crate::ingest::ingest(&inputs, &indicatif::ProgressBar::hidden())?;
     let schema = crate::analyze::policy::pack::event_schema();
@@ -173,11 +87,9 @@ fn generate(args: &BaselineArgs) -> anyhow::Result<u8> {
     let baseline = baseline::generate(
         &ingested.events,
         &actions,
-        &baseline::BaselineOptions {
-            max_objects: args.max_objects,
-        },
+        &baseline::BaselineOptions { max_objects },
     )?;
-    let name = args.out.display().to_string();
+    let name = out.display().to_string();
     // Validate what is about to be written, exactly as `audit --policies` will load it.
     let source = Source {
         name: name.clone(),
@@ -187,14 +99,14 @@ fn generate(args: &BaselineArgs) -> anyhow::Result<u8> {
     if load_or_report(|| LoadedPolicies::from_sources(&[source]))?.is_none() {
         anyhow::bail!("the generated baseline does not validate; nothing written");
     }
-    crate::report::summary::write_atomically(&args.out, baseline.text.as_bytes())?;
+    write_atomically(out, baseline.text.as_bytes())?;
     let rejected = ingested.rejections.total();
     eprintln!(
         "wrote {} baseline permit{} for {} identit{} to {name} (from {} successful calls in {} records{})",
         baseline.permits,
-        if baseline.permits == 1 { "" } else { "s" },
+        noun(baseline.permits as u64, "", "s"),
         baseline.identities,
-        if baseline.identities == 1 { "y" } else { "ies" },
+        noun(baseline.identities as u64, "y", "ies"),
         baseline.events,
         ingested.records_read,
         if rejected > 0 {
@@ -203,13 +115,15 @@ fn generate(args: &BaselineArgs) -> anyhow::Result<u8> {
             String::new()
         }
     );
-    Ok(OK)
+    Ok(Exit::Ok)
 }
 
-fn test(args: &TestArgs) -> anyhow::Result<u8> {
-    let (sources, files) = match &args.dir {
+/// `policy test`: the test cases of `dir` (its policies added to the
+/// default pack unless left out), or of the default pack itself.
+pub fn test(dir: Option<&Path>, default_pack: bool) -> anyhow::Result<Exit> {
+    let (sources, files) = match dir {
         None => (
-            if args.no_default_policies {
+            if !default_pack {
                 Vec::new()
             } else {
                 Source::default_pack()
@@ -217,7 +131,7 @@ fn test(args: &TestArgs) -> anyhow::Result<u8> {
             default_test_files(),
         ),
         Some(dir) => {
-            let mut sources = if args.no_default_policies {
+            let mut sources = if !default_pack {
                 Vec::new()
             } else {
                 Source::default_pack()
@@ -233,7 +147,7 @@ fn test(args: &TestArgs) -> anyhow::Result<u8> {
         }
     };
     let Some(policies) = load_or_report(|| LoadedPolicies::from_sources(&sources))? else {
-        return Ok(FAILED_CHECK);
+        return Ok(Exit::FailedCheck);
     };
     let results = run_files(&policies, &files)?;
     let mut out = anstream::stdout().lock();
@@ -253,5 +167,9 @@ fn test(args: &TestArgs) -> anyhow::Result<u8> {
         "policy tests: {} passed, {failed} failed",
         results.len() - failed
     )?;
-    Ok(if failed == 0 { OK } else { FAILED_CHECK })
+    Ok(if failed == 0 {
+        Exit::Ok
+    } else {
+        Exit::FailedCheck
+    })
 }

@@ -1,8 +1,0 @@
-//! One module per subcommand: each wires the pipeline stages for its job.
-
-pub mod audit;
-pub mod explain;
-pub mod generate;
-pub mod policy;
-pub mod pull;
-pub mod run;
