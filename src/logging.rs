@@ -110,7 +110,9 @@ where
         };
         let mut message = Message(String::new());
         event.record(&mut message);
-        writeln!(writer, "{prefix}{}", message.0)
+        // Messages quote file names and log text; their line breaks are kvaudit's own.
+        let shown = crate::text::escape_deceptive(&message.0, &['\n']);
+        writeln!(writer, "{prefix}{shown}")
     }
 }
 

@@ -21,6 +21,9 @@ use crate::ingest::azure_monitor::{DEFAULT_SINCE, DEFAULT_SLICE, PullOptions};
 use crate::logging::LogFormat;
 use crate::report::OutputFormat;
 
+/// Where a run writes its reports by default: one directory per run.
+pub const DEFAULT_OUT: &str = "reports/{date}T{time}Z";
+
 /// The commented example `kvaudit init` writes.
 pub const EXAMPLE: &str = include_str!("kvaudit.example.toml");
 
@@ -71,7 +74,7 @@ struct Raw {
 }
 
 fn default_out() -> String {
-    "reports/{date}".to_owned()
+    DEFAULT_OUT.to_owned()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -309,14 +312,30 @@ impl Config {
         Ok(config)
     }
 
-    /// The output directory of a run at `now`.
+    /// The output directory of a run at `now`: the `out` pattern filled in,
+    /// and where that directory already holds a report (an earlier run of
+    /// the same day with `{date}` alone, two runs in one second), the first
+    /// free `-2`, `-3`, ... beside it: a run never replaces a report.
     pub fn out_dir(&self, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
         let date: NaiveDate = now.date_naive();
-        PathBuf::from(
+        let named = PathBuf::from(
             self.out
                 .replace("{date}", &date.format("%Y-%m-%d").to_string())
                 .replace("{time}", &now.format("%H%M%S").to_string()),
-        )
+        );
+        let holds_a_report =
+            |dir: &Path| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+        if !holds_a_report(&named) {
+            return named;
+        }
+        (2u32..)
+            .map(|n| {
+                let mut name = named.as_os_str().to_owned();
+                name.push(format!("-{n}"));
+                PathBuf::from(name)
+            })
+            .find(|dir| !holds_a_report(dir))
+            .unwrap_or(named)
     }
 }
 
@@ -456,6 +475,40 @@ mod tests {
         assert_eq!(
             config.out_dir(now),
             Path::new("/etc/kvaudit/reports/2026-11-26")
+        );
+    }
+
+    #[test]
+    fn each_run_has_its_own_directory_and_never_replaces_a_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kvaudit.toml");
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+        let default = Config::parse("state = \"s\"\n[sources]\npaths = [\"l\"]\n", &file).unwrap();
+        let morning = default.out_dir(at("2026-11-26T06:15:00Z"));
+        assert_eq!(morning, dir.path().join("reports/2026-11-26T061500Z"));
+        assert_ne!(morning, default.out_dir(at("2026-11-26T18:15:00Z")));
+
+        let daily = Config::parse(
+            "state = \"s\"\nout = \"reports/{date}\"\n[sources]\npaths = [\"l\"]\n",
+            &file,
+        )
+        .unwrap();
+        let first = daily.out_dir(at("2026-11-26T06:15:00Z"));
+        assert_eq!(first, dir.path().join("reports/2026-11-26"));
+        std::fs::create_dir_all(&first).unwrap();
+        assert_eq!(
+            daily.out_dir(at("2026-11-26T18:15:00Z")),
+            first,
+            "an empty directory is free"
+        );
+        std::fs::write(first.join("summary.json"), "{}").unwrap();
+        let second = daily.out_dir(at("2026-11-26T18:15:00Z"));
+        assert_eq!(second, dir.path().join("reports/2026-11-26-2"));
+        std::fs::create_dir_all(&second).unwrap();
+        std::fs::write(second.join("summary.json"), "{}").unwrap();
+        assert_eq!(
+            daily.out_dir(at("2026-11-26T23:00:00Z")),
+            dir.path().join("reports/2026-11-26-3")
         );
     }
 }

@@ -101,6 +101,7 @@ use crate::analyze::suppressions::Suppression;
 use crate::analyze::trends::Status;
 use crate::files::write_atomically;
 use crate::report::ReportContext;
+use crate::text::escape_deceptive;
 
 pub const FINDINGS_CSV: &str = "findings.csv";
 pub const IDENTITIES_CSV: &str = "identities.csv";
@@ -191,11 +192,14 @@ pub const IDENTITIES_COLUMNS: [&str; 14] = [
 ];
 
 /// Makes a cell safe to open in a spreadsheet: a cell that starts like a
-/// formula (`=`, `+`, `-`, `@`, tab, carriage return) gets a leading `'`.
+/// formula (`=`, `+`, `-`, `@`, tab, carriage return) gets a leading `'`,
+/// and control and bidirectional characters show escaped (`\u{202e}`),
+/// newlines excepted (quoting keeps them inside the cell).
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    let cell = escape_deceptive(cell, &['\n', '\t', '\r']);
     match cell.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+        _ => cell,
     }
 }
 
@@ -404,9 +408,15 @@ mod tests {
         for cell in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
             assert_eq!(neutralise(cell), format!("'{cell}"), "{cell:?}");
         }
-        for cell in ["", "a=1", "kv-prod", "1", " =1"] {
+        for cell in ["", "a=1", "kv-prod", "1", " =1", "two\nlines"] {
             assert_eq!(neutralise(cell), cell);
         }
+        assert_eq!(
+            neutralise("report\u{202e}fdp.exe"),
+            "report\\u{202e}fdp.exe"
+        );
+        assert_eq!(neutralise("\u{1b}[2J=1"), "\\u{1b}[2J=1");
+        assert_eq!(neutralise("\t=1"), "'\t=1");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::Serde;
+use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
@@ -41,6 +41,7 @@ use crate::ingest::Ingested;
 use crate::report::ReportContext;
 use crate::report::charts::{self, Chart, thousands};
 use crate::report::job::{JobView, job_view};
+use crate::text::{escape_deceptive, is_deceptive};
 
 /// File name of the HTML report inside the output directory.
 pub const HTML_FILE: &str = "report.html";
@@ -590,6 +591,20 @@ pub fn environment() -> anyhow::Result<Environment<'static>> {
         }
     });
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Auto-escaping leaves control and bidirectional characters alone; a
+    // U+202E in an object name would reverse what the auditor reads.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(text) if text.chars().any(is_deceptive) => {
+            let shown = escape_deceptive(text, &['\n', '\t', '\r']).into_owned();
+            let value = if value.is_safe() {
+                Value::from_safe_string(shown)
+            } else {
+                Value::from(shown)
+            };
+            minijinja::escape_formatter(out, state, &value)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     env.set_syntax(
         SyntaxConfig::builder()
             .trim_blocks(true)

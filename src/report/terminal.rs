@@ -1,5 +1,10 @@
 //! The terminal summary of a run: compact, aligned, coloured only where the
 //! terminal takes colour (anstream honours `NO_COLOR`, `CLICOLOR` and pipes).
+//!
+//! Every value that came from a log (vault, identity, operation and file
+//! names, rejection details) is printed through [`shown`], so that an escape
+//! sequence or a bidirectional override in a log cannot move the cursor,
+//! retitle the terminal or forge a line: it shows as `\u{1b}`.
 
 use std::io::Write;
 
@@ -8,6 +13,13 @@ use anstyle::{AnsiColor, Style};
 use crate::analyze::overview::Overview;
 use crate::analyze::policy::{Finding, Severity};
 use crate::ingest::Ingested;
+use crate::text::escape_deceptive;
+
+/// Log text as the terminal shows it: control and bidirectional
+/// characters escaped.
+fn shown(value: &str) -> std::borrow::Cow<'_, str> {
+    escape_deceptive(value, &[])
+}
 
 const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
@@ -53,11 +65,20 @@ pub fn print_summary(
             reason.advice()
         )?;
         for example in examples.iter().take(3) {
-            writeln!(out, "           {DIM}{example}{DIM:#}")?;
+            writeln!(
+                out,
+                "           {DIM}{}{DIM:#}",
+                shown(&example.to_string())
+            )?;
         }
     }
     if let (Some(from), Some(to)) = (&overview.time_from, &overview.time_to) {
-        writeln!(out, "{BOLD}Time{BOLD:#}     {from} .. {to}")?;
+        writeln!(
+            out,
+            "{BOLD}Time{BOLD:#}     {} .. {}",
+            shown(from),
+            shown(to)
+        )?;
     }
     if !overview.vaults.is_empty() {
         writeln!(out, "{BOLD}Vaults{BOLD:#}   {}", overview.vaults.len())?;
@@ -65,7 +86,10 @@ pub fn print_summary(
             writeln!(
                 out,
                 "  {:<28} {:>9} events  {DIM}{} .. {}{DIM:#}",
-                vault.name, vault.events, vault.time_from, vault.time_to
+                shown(&vault.name),
+                vault.events,
+                shown(&vault.time_from),
+                shown(&vault.time_to)
             )?;
         }
     }
@@ -81,7 +105,13 @@ pub fn print_summary(
                 .as_deref()
                 .or(p.id.as_deref())
                 .unwrap_or("(no identity)");
-            writeln!(out, "  {who:<44} {:<18} {:>9} events", p.kind, p.events)?;
+            writeln!(
+                out,
+                "  {:<44} {:<18} {:>9} events",
+                shown(who),
+                shown(&p.kind),
+                p.events
+            )?;
         }
         if overview.principals.len() > TOP_PRINCIPALS {
             writeln!(
@@ -97,7 +127,7 @@ pub fn print_summary(
             writeln!(
                 out,
                 "  {:<32} {:>9}  {DIM}{} failed{DIM:#}",
-                op.operation,
+                shown(&op.operation),
                 op.events,
                 percent(op.failures, op.events)
             )?;
@@ -131,12 +161,11 @@ fn severity_style(severity: Severity) -> Style {
     }
 }
 
-/// Shortens a log-derived value for a table cell, dropping control characters
-/// so a hostile value cannot move the cursor or recolour the terminal.
+/// Shortens a log-derived value for a table cell, [`shown`] escaped.
 fn cell(value: &str, width: usize) -> String {
-    let clean: String = value.chars().filter(|c| !c.is_control()).collect();
+    let clean = shown(value);
     if clean.chars().count() <= width {
-        clean
+        clean.into_owned()
     } else {
         let mut short: String = clean.chars().take(width.saturating_sub(1)).collect();
         short.push('…');

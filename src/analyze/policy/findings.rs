@@ -450,9 +450,9 @@ fn message(
         format!("between {first} and {last}")
     };
     format!(
-        "{name} ({}) ran {ops} on {target}: {} {when}",
+        "{name} ({}) ran {ops} on {target}: {count} {} {when}",
         who.kind,
-        format!("{count} {}", noun(count, "event", "events"))
+        noun(count, "event", "events")
     )
 }
 

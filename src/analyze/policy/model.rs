@@ -26,8 +26,6 @@ pub const SECRET: &str = "Secret";
 pub const KEY: &str = "Key";
 pub const CERTIFICATE: &str = "Certificate";
 
-/// Vault name used when an event names none.
-
 /// The entity type names of the model, parsed once (parsing runs Cedar's
 /// parser, far too slow to do per request).
 fn type_name(name: &str) -> EntityTypeName {

@@ -248,16 +248,13 @@ pub(super) fn no_data(
         &vault.name,
         GrantActivity::default(),
         format!(
-            "Vault `{}` has {} in the inventory and no event in the logs: no recommendation is made.",
+            "Vault `{}` has {} {} in the inventory and no event in the logs: no recommendation is made.",
             vault.name,
-            format!(
-                "{} {}",
-                people.len(),
-                noun(
-                    people.len() as u64,
-                    "principal with a grant",
-                    "principals with grants"
-                )
+            people.len(),
+            noun(
+                people.len() as u64,
+                "principal with a grant",
+                "principals with grants"
             )
         ),
     ));
