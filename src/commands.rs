@@ -1,7 +1,12 @@
 //! Each command's arguments mapped to the plain options of its pipeline,
 //! and the one call that runs it.
 
-use crate::cli::{AuditArgs, ExplainArgs, InitArgs, PolicyArgs, PolicyCommand, PullArgs, RunArgs};
+use clap::CommandFactory;
+
+use crate::cli::{
+    AuditArgs, Cli, CompletionsArgs, ExplainArgs, InitArgs, PolicyArgs, PolicyCommand, PullArgs,
+    RunArgs,
+};
 use crate::pipeline::analysis::AnalysisOptions;
 use crate::pipeline::audit::AuditOptions;
 use crate::pipeline::explain::{ExplainOptions, Selector};
@@ -22,7 +27,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<Exit> {
         },
         out: args.out.clone(),
         formats: args.format.clone(),
-        json: args.json,
+        jsonl: args.jsonl,
         quiet: args.quiet,
         timings: args.timings,
         bar: Bar {
@@ -33,7 +38,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
-    pipeline::job::run(&args.config)
+    pipeline::job::run(&args.config, args.overrides())
 }
 
 pub fn init(args: &InitArgs) -> anyhow::Result<Exit> {
@@ -60,6 +65,22 @@ pub fn policy(args: &PolicyArgs) -> anyhow::Result<Exit> {
         PolicyCommand::Test(a) => policy::test(a.dir.as_deref(), !a.no_default_policies),
         PolicyCommand::Generate(a) => policy::generate(&a.paths, &a.out, a.max_objects),
     }
+}
+
+/// `kvaudit completions SHELL`: the script, generated from the clap definitions.
+pub fn completions(args: &CompletionsArgs) -> anyhow::Result<Exit> {
+    let mut command = Cli::command();
+    // Into a buffer first: clap_complete panics when its writer fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "kvaudit", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+    Ok(Exit::Ok)
+}
+
+/// `kvaudit man`: the man page, generated from the clap definitions.
+pub fn man() -> anyhow::Result<Exit> {
+    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+    Ok(Exit::Ok)
 }
 
 pub fn explain(args: &ExplainArgs) -> anyhow::Result<Exit> {

@@ -14,6 +14,8 @@ fn main() -> Exit {
         Command::Pull(args) => commands::pull(args),
         Command::Policy(args) => commands::policy(args),
         Command::Explain(args) => commands::explain(args),
+        Command::Completions(args) => commands::completions(args),
+        Command::Man => commands::man(),
     };
     result.unwrap_or_else(|error| {
         tracing::error!("{error:#}");

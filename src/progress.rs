@@ -13,9 +13,9 @@ pub const READING: &str =
 pub const SLICES: &str = "{spinner} slices {pos}/{len} [{wide_bar}] {msg}, {elapsed} elapsed";
 
 /// A bar of `total` steps drawn with `template` (one of this module's), or
-/// a hidden one when stderr is not a terminal.
-pub fn bar(template: &str, total: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+/// a hidden one when `quiet` or when stderr is not a terminal.
+pub fn bar(template: &str, total: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());

@@ -43,9 +43,9 @@ pub struct AuditArgs {
     #[arg(long, value_delimiter = ',', default_value = "json,csv,html")]
     pub format: Vec<OutputFormat>,
     /// Print findings as JSON lines on stdout instead of the summary table.
-    #[arg(long)]
-    pub json: bool,
-    /// Do not print the summary (errors are still printed).
+    #[arg(long, visible_alias = "json")]
+    pub jsonl: bool,
+    /// Do not print the summary or the progress bar (errors are still printed).
     #[arg(long, short)]
     pub quiet: bool,
     /// Print the time each stage took to stderr (`timing <stage> <seconds>s peak-rss <MB>MB`).

@@ -52,6 +52,18 @@ pub enum Command {
     Policy(PolicyArgs),
     /// Show the Cedar request built from one event and which policies matched.
     Explain(ExplainArgs),
+    /// Write a shell completion script to stdout (e.g. `kvaudit completions
+    /// bash > /etc/bash_completion.d/kvaudit`).
+    Completions(CompletionsArgs),
+    /// Write the man page (roff) to stdout (`kvaudit man > kvaudit.1`).
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 impl Cli {

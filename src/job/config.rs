@@ -53,8 +53,8 @@ struct Raw {
     strict: bool,
     #[serde(default)]
     quiet: bool,
-    #[serde(default)]
-    json: bool,
+    #[serde(default, alias = "json")]
+    jsonl: bool,
     #[serde(default)]
     timings: bool,
     #[serde(default)]
@@ -150,7 +150,8 @@ pub struct Config {
     pub fail_on: Option<Severity>,
     pub strict: bool,
     pub quiet: bool,
-    pub json: bool,
+    /// Findings as JSON lines on stdout.
+    pub jsonl: bool,
     pub timings: bool,
     pub inventory: Vec<PathBuf>,
     pub min_observation_days: u32,
@@ -164,6 +165,19 @@ pub struct Config {
     pub usage_days: u32,
     /// Runs kept in the trend history.
     pub runs_kept: u32,
+}
+
+/// What `kvaudit run`'s command line sets over the file: `None` leaves the
+/// file's value.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub out: Option<String>,
+    pub fail_on: Option<Severity>,
+    pub strict: Option<bool>,
+    pub formats: Option<Vec<OutputFormat>>,
+    pub jsonl: Option<bool>,
+    pub quiet: Option<bool>,
+    pub timings: Option<bool>,
 }
 
 /// The Log Analytics source: the pull options, and how far behind now the
@@ -283,7 +297,7 @@ impl Config {
             fail_on,
             strict: raw.strict,
             quiet: raw.quiet,
-            json: raw.json,
+            jsonl: raw.jsonl,
             timings: raw.timings,
             inventory: raw.inventory.iter().map(|p| resolve(p)).collect(),
             min_observation_days: raw
@@ -310,6 +324,20 @@ impl Config {
             bail!(bad("rates.baseline-days", "must be at least 1".into()));
         }
         Ok(config)
+    }
+
+    /// The file's settings with the command line's over them.
+    pub fn with(mut self, overrides: Overrides) -> Config {
+        if let Some(out) = overrides.out {
+            self.out = out;
+        }
+        self.fail_on = overrides.fail_on.or(self.fail_on);
+        self.strict = overrides.strict.unwrap_or(self.strict);
+        self.formats = overrides.formats.unwrap_or(self.formats);
+        self.jsonl = overrides.jsonl.unwrap_or(self.jsonl);
+        self.quiet = overrides.quiet.unwrap_or(self.quiet);
+        self.timings = overrides.timings.unwrap_or(self.timings);
+        self
     }
 
     /// The output directory of a run at `now`: the `out` pattern filled in,
@@ -382,7 +410,7 @@ mod tests {
             ("fail-on", "fail-on"),
             ("strict", "strict"),
             ("format", "format"),
-            ("json", "json"),
+            ("jsonl", "jsonl"),
             ("quiet", "quiet"),
             ("timings", "timings"),
             ("inventory", "inventory"),

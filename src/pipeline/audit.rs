@@ -29,7 +29,8 @@ pub struct AuditOptions {
     pub analysis: AnalysisOptions,
     pub out: PathBuf,
     pub formats: Vec<OutputFormat>,
-    pub json: bool,
+    /// Findings as JSON lines on stdout instead of the summary table.
+    pub jsonl: bool,
     pub quiet: bool,
     pub timings: bool,
     pub bar: Bar,
@@ -49,7 +50,7 @@ pub fn run(options: &AuditOptions) -> anyhow::Result<Exit> {
     }
     let mut timer = StageTimer::new(options.timings);
     let total = inputs.iter().filter_map(Input::size).sum();
-    let progress = progress::bar(progress::READING, total);
+    let progress = progress::bar(progress::READING, total, options.quiet);
     let mut ingested = ingest::ingest(&inputs, &progress)?;
     progress.finish_and_clear();
     let mut aggregates = None;
@@ -59,7 +60,7 @@ pub fn run(options: &AuditOptions) -> anyhow::Result<Exit> {
     let mut judged = None;
     match &options.pull {
         Some(pull_options) if options.pushdown => {
-            let pulled = pull_pushdown(pull_options, |events, aggregates| {
+            let pulled = pull_pushdown(pull_options, options.quiet, |events, aggregates| {
                 flagged_windows(&setup, events, aggregates, &options.analysis)
             })?;
             // No log file under --pushdown (clap refuses both): the pull is all.
@@ -76,7 +77,7 @@ pub fn run(options: &AuditOptions) -> anyhow::Result<Exit> {
             );
             aggregates = Some(pulled.aggregates);
         }
-        Some(pull_options) => ingested.merge(pull(pull_options)?)?,
+        Some(pull_options) => ingested.merge(pull(pull_options, options.quiet)?)?,
         None => {}
     }
     timer.done("ingest");
@@ -98,7 +99,7 @@ pub fn run(options: &AuditOptions) -> anyhow::Result<Exit> {
     let outputs = Outputs {
         out: &options.out,
         formats: &options.formats,
-        json: options.json,
+        jsonl: options.jsonl,
         quiet: options.quiet,
     };
     let findings = &analysis.evaluation.findings;

@@ -20,7 +20,7 @@ use super::timer::StageTimer;
 use crate::analyze::suppressions::Suppressions;
 use crate::analyze::trends::{self, FindingSnapshot, RunRecord};
 use crate::ingest::{self, Input};
-use crate::job::config::Config;
+use crate::job::config::{Config, Overrides};
 use crate::job::history::{self, Retention};
 use crate::job::sources;
 use crate::job::state::StateDir;
@@ -59,8 +59,8 @@ fn marked(mut frame: DataFrame, new: bool) -> PolarsResult<DataFrame> {
     Ok(frame)
 }
 
-pub fn run(config_file: &Path) -> anyhow::Result<Exit> {
-    let config = Config::load(config_file)?;
+pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
+    let config = Config::load(config_file)?.with(overrides);
     let started = Utc::now();
     let setup = Setup::load(&config.policies, &config.inventory)?;
     let state = StateDir::open(&config.state)?;
@@ -89,7 +89,7 @@ pub fn run(config_file: &Path) -> anyhow::Result<Exit> {
         );
     }
     let total = plan.inputs.iter().filter_map(Input::size).sum();
-    let progress = progress::bar(progress::READING, total);
+    let progress = progress::bar(progress::READING, total, config.quiet);
     let mut ingested = ingest::ingest(&plan.inputs, &progress)?;
     progress.finish_and_clear();
     plan.record(&ingested.inputs);
@@ -114,7 +114,7 @@ pub fn run(config_file: &Path) -> anyhow::Result<Exit> {
             .clone()
             .unwrap_or_else(|| (started - la.latency).to_rfc3339());
         pull_options.until = Some(until.clone());
-        let pulled = pull(&pull_options)?;
+        let pulled = pull(&pull_options, config.quiet)?;
         if pulled.pull.as_ref().is_none_or(|p| p.is_complete()) {
             for workspace in &pull_options.workspaces {
                 watermarks.insert(workspace.clone(), until.clone());
@@ -203,7 +203,7 @@ pub fn run(config_file: &Path) -> anyhow::Result<Exit> {
     let outputs = Outputs {
         out: &out,
         formats: &config.formats,
-        json: config.json,
+        jsonl: config.jsonl,
         quiet: config.quiet,
     };
     let inputs_described = describe_inputs(&config.paths, &ingested.inputs);

@@ -69,9 +69,9 @@ fn prepare(options: &PullOptions) -> anyhow::Result<Prepared> {
 }
 
 /// Pulls the events `options` name.
-pub fn pull(options: &PullOptions) -> anyhow::Result<Ingested> {
+pub fn pull(options: &PullOptions, quiet: bool) -> anyhow::Result<Ingested> {
     let prepared = prepare(options)?;
-    let progress = progress::bar(progress::SLICES, 0);
+    let progress = progress::bar(progress::SLICES, 0, quiet);
     let pulled = prepared.runtime.block_on(azure_monitor::pull(
         prepared.client.clone(),
         &prepared.credential,
@@ -97,10 +97,11 @@ pub struct PushdownPull {
 /// flags from them.
 pub fn pull_pushdown(
     options: &PullOptions,
+    quiet: bool,
     flag: impl FnOnce(&DataFrame, &Aggregates) -> anyhow::Result<Vec<FlaggedWindow>>,
 ) -> anyhow::Result<PushdownPull> {
     let prepared = prepare(options)?;
-    let progress = progress::bar(progress::SLICES, 0);
+    let progress = progress::bar(progress::SLICES, 0, quiet);
     let pulled = prepared.runtime.block_on(async {
         let (mut ingested, aggregates) = pushdown::pull(
             prepared.client.clone(),
@@ -137,7 +138,7 @@ pub fn save(
     quiet: bool,
 ) -> anyhow::Result<crate::report::exit::Exit> {
     use crate::report::exit::{Exit, report_unfinished};
-    let mut pulled = pull(options)?;
+    let mut pulled = pull(options, quiet)?;
     crate::ingest::parquet::write(&mut pulled.events, pulled.pull.as_ref(), out)?;
     let incomplete = report_unfinished(&pulled);
     if !quiet && let Some(account) = pulled.pull.as_ref() {

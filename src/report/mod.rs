@@ -64,7 +64,7 @@ pub struct Outputs<'a> {
     pub out: &'a Path,
     pub formats: &'a [OutputFormat],
     /// Findings as JSON lines on stdout instead of the summary table.
-    pub json: bool,
+    pub jsonl: bool,
     pub quiet: bool,
 }
 
@@ -91,7 +91,7 @@ pub fn write_reports(outputs: &Outputs<'_>, ctx: &ReportContext<'_>) -> anyhow::
         job::write_job_reports(out, job)?;
     }
 
-    if outputs.json {
+    if outputs.jsonl {
         let mut stdout = std::io::stdout().lock();
         for finding in ctx.findings {
             serde_json::to_writer(&mut stdout, finding)?;
