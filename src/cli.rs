@@ -51,9 +51,6 @@ pub enum Command {
     Run(commands::run::RunArgs),
     /// Write a commented example configuration for `kvaudit run`.
     Init(commands::run::InitArgs),
-    /// Write synthetic Key Vault audit logs (the bundled samples, benchmark data).
-    #[command(hide = true)]
-    GenerateLogs(GenerateArgs),
     /// Save Key Vault audit events from Log Analytics workspaces to a Parquet file.
     #[command(after_help = EXIT_CODES_HELP)]
     Pull(commands::pull::PullArgs),
@@ -146,32 +143,6 @@ impl RateArgs {
     }
 }
 
-#[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// Directory to write the logs into.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Number of days of logs.
-    #[arg(long, default_value_t = 7)]
-    pub days: u32,
-    /// First day (UTC).
-    #[arg(long, default_value = "2026-11-16")]
-    pub start: chrono::NaiveDate,
-    /// Multiplies the normal traffic (incidents keep their size).
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// Seed of the deterministic generator.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Write PT1H.json.gz instead of PT1H.json.
-    #[arg(long)]
-    pub gzip: bool,
-    /// Also write the sample estate's inventory (`az keyvault show`, `az role
-    /// assignment list`, `az ad sp/user list` output) into this directory.
-    #[arg(long, value_name = "DIR")]
-    pub inventory_out: Option<PathBuf>,
-}
-
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
     // Argument errors are clap's to print, before there is a log format.
@@ -185,7 +156,6 @@ pub fn run() -> ExitCode {
         Command::Audit(args) => commands::audit::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Init(args) => commands::run::init(&args),
-        Command::GenerateLogs(args) => commands::generate::run(&args),
         Command::Pull(args) => commands::pull::run(&args),
         Command::Policy(args) => commands::policy::run(&args),
         Command::Explain(args) => commands::explain::run(&args),

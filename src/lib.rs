@@ -11,7 +11,6 @@
 //!
 //! [`cli`] and [`commands`] wire the stages to the command line;
 //! [`job`] holds the scheduled job's configuration, state and history;
-//! [`generator`] writes synthetic logs for the samples and the benchmark;
 //! [`text`] formats numbers for every stage; [`memo`] remembers costly
 //! values per thread for every stage; [`logging`] writes the job's
 //! own messages (warnings, errors, timings) to stderr as text or JSON lines.
@@ -19,7 +18,6 @@
 pub mod analyze;
 pub mod cli;
 pub mod commands;
-pub mod generator;
 pub mod ingest;
 pub mod job;
 pub mod logging;

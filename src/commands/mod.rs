@@ -2,7 +2,6 @@
 
 pub mod audit;
 pub mod explain;
-pub mod generate;
 pub mod policy;
 pub mod pull;
 pub mod run;
