@@ -39,7 +39,7 @@ def table(rows: list[dict]) -> str:
     lines = [
         f"Machine: {machine()}. kvaudit {rows[0].get('commit') or commit()}, DuckDB {rows[0]['duckdb_version']}. "
         f"Input: PT1H.json blobs{' (gzip)' if rows[0]['gzip'] else ''} from "
-        f"`kvaudit generate-logs --days {rows[0]['days']}`, page cache warm.",
+        f"`kvaudit-synth --days {rows[0]['days']}`, page cache warm.",
         "",
         "| set | input MB | events | kvaudit s | events/s | MB/s | peak RSS MB "
         "| DuckDB s | DuckDB RSS MB | time ratio | memory ratio | load |",

@@ -42,14 +42,18 @@ while [ $# -gt 0 ]; do
 done
 
 target=${CARGO_TARGET_DIR:-target}
-cargo build --release --quiet
+# One build for both: the generator then shares kvaudit's compiled dependencies.
+cargo build --release --quiet -p kvaudit -p kvaudit-synth
 mkdir -p "$target/bench-work"
 work=$(mktemp -d -p "$target/bench-work")
 trap 'rm -rf "$work"' EXIT
-# A link of our own: other builds sharing the target directory may replace
+# Links of our own: other builds sharing the target directory may replace
 # release/kvaudit (cargo replaces the file, so the link keeps this one).
-ln "$target/release/kvaudit" "$work/kvaudit" 2>/dev/null || cp "$target/release/kvaudit" "$work/kvaudit"
+for exe in kvaudit kvaudit-synth; do
+  ln "$target/release/$exe" "$work/$exe" 2>/dev/null || cp "$target/release/$exe" "$work/$exe"
+done
 bin=$work/kvaudit
+synth=$work/kvaudit-synth
 
 venv=$target/bench-venv
 if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
@@ -61,7 +65,7 @@ fi
 # The generator writes the sample estate's inventory (`az` outputs) beside the
 # logs, so the audit runs its least-privilege analysis too.
 inventory=
-if "$bin" generate-logs --help | grep -q -- '--inventory-out'; then inventory=1; fi
+if "$synth" --help | grep -q -- '--inventory-out'; then inventory=1; fi
 
 rows=$target/bench-results.jsonl
 : > "$rows"
@@ -83,7 +87,7 @@ for multiple in "${multiples[@]}"; do
   data=$target/bench-data/scale-$scale-days-$days${gzip:+-gz}
   if [ ! -f "$data/.complete" ] || { [ -n "$inventory" ] && [ ! -d "$data/inventory" ]; }; then
     echo "generating ${multiple}x (scale $scale, $days days) into $data" >&2
-    "$bin" generate-logs --out "$data" --scale "$scale" --days "$days" --start 2026-11-01 \
+    "$synth" --out "$data" --scale "$scale" --days "$days" --start 2026-11-01 \
       ${gzip:+--gzip} ${inventory:+--inventory-out "$data/inventory"} > /dev/null
     touch "$data/.complete"
   fi

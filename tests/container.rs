@@ -298,6 +298,33 @@ fn dockerignore() -> Vec<String> {
     patterns
 }
 
+/// The workspace's members other than kvaudit (`[workspace] members` in
+/// Cargo.toml): cargo reads their manifests and sources even to build kvaudit
+/// alone, so they are part of the build context too.
+fn workspace_members() -> Vec<String> {
+    let manifest: toml::Table = read("Cargo.toml").parse().unwrap();
+    manifest["workspace"]["members"]
+        .as_array()
+        .expect("[workspace] members")
+        .iter()
+        .map(|m| m.as_str().unwrap().trim_end_matches('/').to_owned())
+        .filter(|m| m != ".")
+        .collect()
+}
+
+/// Every file under a repository directory, relative to the repository.
+fn files_under(dir: &str) -> Vec<String> {
+    walkdir::WalkDir::new(repo().join(dir))
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let path = e.path().strip_prefix(repo()).unwrap();
+            path.display().to_string()
+        })
+        .collect()
+}
+
 /// The repository files the build embeds, from every `include_str!` and
 /// `include_bytes!` in src/: a path relative to the source file, or one
 /// under `env!("CARGO_MANIFEST_DIR")` (then the literal after it, which may be
@@ -350,6 +377,10 @@ fn the_build_context_holds_what_the_build_reads_and_nothing_local() {
     let mut needed = files_the_build_embeds();
     // Every source file, the manifest and the lock file.
     needed.extend(["src/main.rs", "src/lib.rs", "Cargo.toml", "Cargo.lock"].map(String::from));
+    for member in workspace_members() {
+        needed.push(format!("{member}/Cargo.toml"));
+        needed.extend(files_under(&format!("{member}/src")));
+    }
     // The runtime stage's COPY sources come from the context too.
     for copy in runtime_copies() {
         if let Copied::Context { from, .. } = copy {

@@ -1,5 +1,5 @@
 //! The scheduled job (`kvaudit run`) end to end, on 14 days of synthetic
-//! logs from the bundled generator (the sample estate at a tenth of its
+//! logs from kvaudit-synth (the sample estate at a tenth of its
 //! traffic; incidents keep their size):
 //! - 14 daily runs find what one run over the 14 days finds;
 //! - runs killed at random points never corrupt the state;
@@ -49,14 +49,16 @@ fn generated() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        kvaudit()
-            .args(["generate-logs", "--days", &DAYS.to_string()])
-            .args(["--start", "2026-11-01", "--scale", "0.1", "--out"])
-            .arg(dir.path().join("logs"))
-            .arg("--inventory-out")
-            .arg(dir.path().join("inventory"))
-            .assert()
-            .success();
+        kvaudit_synth::generate(&kvaudit_synth::GeneratorConfig {
+            out: dir.path().join("logs"),
+            days: DAYS,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            scale: 0.1,
+            seed: 42,
+            gzip: false,
+        })
+        .unwrap();
+        kvaudit_synth::write_inventory(&dir.path().join("inventory")).unwrap();
         dir
     })
     .path()

@@ -308,16 +308,15 @@ fn sample_logs() -> (Option<tempfile::TempDir>, PathBuf) {
         return (None, committed);
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = kvaudit()
-        .args(["generate-logs", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kvaudit_synth::generate(&kvaudit_synth::GeneratorConfig {
+        out: dir.path().to_owned(),
+        days: 7,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+        scale: 1.0,
+        seed: 42,
+        gzip: false,
+    })
+    .unwrap();
     let path = dir.path().to_owned();
     (Some(dir), path)
 }
