@@ -5,7 +5,7 @@
 //   node .ci/kql/check.js QUERIES_DIR PRELUDE
 //
 // PRELUDE is the text kvaudit puts before a query (the slice's `let`
-// statements); the Rust test tests/kql_check.rs passes the client's own.
+// statements); the Rust test tests/it/kql_check.rs passes the client's own.
 // Exit 0 when every query is clean in every workspace; otherwise each
 // diagnostic is printed with its query, workspace and line.
 "use strict";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the kvaudit image and smoke-tests it where a container engine exists
-# (CI with Docker, a workstation); tests/container.rs checks what can be
+# (CI with Docker, a workstation); tests/it/container.rs checks what can be
 # checked without one.
 #
 #   deploy/container/build-and-smoke.sh [IMAGE]      (default kvaudit:smoke)

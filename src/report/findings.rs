@@ -3,9 +3,21 @@
 
 use std::path::Path;
 
+use serde::Serialize;
+
 use crate::analyze::policy::Finding;
 use crate::analyze::policy::findings::sort_findings;
 use crate::files::write_atomically;
+
+/// A finding as the page shows it: the finding's own fields, and its status
+/// against the scheduled job's previous run.
+#[derive(Debug, Serialize)]
+pub struct ShownFinding<'a> {
+    #[serde(flatten)]
+    pub finding: &'a Finding,
+    /// `new` or `open`; `None` outside the job.
+    pub status: Option<&'static str>,
+}
 
 /// File name of the findings report inside the output directory.
 pub const FINDINGS_FILE: &str = "findings.json";

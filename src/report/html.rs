@@ -40,6 +40,7 @@ use crate::files::write_atomically;
 use crate::ingest::Ingested;
 use crate::report::ReportContext;
 use crate::report::charts::{self, Chart, thousands};
+use crate::report::findings::ShownFinding;
 use crate::report::job::{JobView, job_view};
 use crate::text::{escape_deceptive, is_deceptive};
 
@@ -299,16 +300,6 @@ pub struct FindingsOverview {
     /// Categories with at least one finding, in [`Category::ALL`] order.
     pub categories: Vec<CategoryRow>,
     pub severity_names: Vec<&'static str>,
-}
-
-/// A finding as the page shows it: the finding's own fields, and its status
-/// against the scheduled job's previous run.
-#[derive(Debug, Serialize)]
-pub struct ShownFinding<'a> {
-    #[serde(flatten)]
-    pub finding: &'a Finding,
-    /// `new` or `open`; `None` outside the job.
-    pub status: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]

@@ -30,7 +30,7 @@ use crate::analyze::trends::{FindingSnapshot, RunRecord, Status, Trends};
 use crate::files::write_atomically;
 use crate::report::charts::{self, Chart};
 use crate::report::csv::suppressed_csv;
-use crate::report::html::ShownFinding;
+use crate::report::findings::ShownFinding;
 
 pub const SUPPRESSED_CSV: &str = "suppressed.csv";
 pub const SUPPRESSIONS_JSON: &str = "suppressions.json";

@@ -1,10 +1,8 @@
 //! Inputs: directories, globs, gzip and standard input.
 
-mod common;
-
 use std::io::Write;
 
-use common::{audit, data, kvaudit};
+use crate::common::{audit, data, kvaudit};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 

@@ -86,7 +86,7 @@ fn the_flagged_window_query_passes_with_its_windows_written_in() {
 
 #[test]
 fn the_check_catches_a_column_azure_diagnostics_may_lack_and_a_split_union_column() {
-    let bundled = include_str!("../queries/keyvault-audit.kql");
+    let bundled = include_str!("../../queries/keyvault-audit.kql");
     let dir = tempfile::tempdir().unwrap();
     let bare = bundled.replace(
         "todouble(column_ifexists(\"httpStatusCode_d\", real(null)))",

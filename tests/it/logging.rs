@@ -1,9 +1,7 @@
 //! `--log-format`: what a log collector receives from the built binary when a
 //! scheduled run fails, and that the default stays the plain text people read.
 
-mod common;
-
-use common::kvaudit;
+use crate::common::kvaudit;
 use serde_json::Value;
 
 const MISSING: &str = "/nonexistent/kvaudit-logs";

@@ -1,7 +1,5 @@
 //! Shared helpers for the integration tests: run the built binary, read what it wrote.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

@@ -2,11 +2,9 @@
 //! inventory file, and a baseline generated from one period and audited on
 //! the next.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::kvaudit;
+use crate::common::kvaudit;
 use serde_json::Value;
 
 fn root() -> PathBuf {

@@ -1,8 +1,6 @@
 //! Every export form of Key Vault audit logs loads into the same schema.
 
-mod common;
-
-use common::{audit, data};
+use crate::common::{audit, data};
 use indicatif::ProgressBar;
 use kvaudit::ingest::{self, Input};
 use polars::prelude::*;

@@ -1,11 +1,9 @@
 //! `kvaudit audit` end to end on the bundled sample logs: findings, reports,
 //! reproducible bytes and the exit codes a scheduled job acts on.
 
-mod common;
-
 use std::path::Path;
 
-use common::{kvaudit, sample_logs};
+use crate::common::{kvaudit, sample_logs};
 
 fn run(out: &Path, extra: &[&str]) -> std::process::Output {
     kvaudit()

@@ -14,14 +14,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use indicatif::ProgressBar;
+use kvaudit::analyze::Analysis;
+use kvaudit::analyze::activity::Activity;
 use kvaudit::analyze::overview::Overview;
 use kvaudit::analyze::policy::findings::finding_id;
 use kvaudit::analyze::policy::observations::RateRow;
-use kvaudit::analyze::policy::{Category, Evidence, Finding, Severity};
+use kvaudit::analyze::policy::{Category, Evidence, Finding, PolicyEvaluation, Severity};
 use kvaudit::analyze::suppressions::{Applied, Suppressions};
 use kvaudit::analyze::trends::{FindingSnapshot, RunRecord, Trends, compare};
 use kvaudit::ingest::{self, Input};
-use kvaudit::report::html::{HTML_FILE, ReportContext, write_html};
+use kvaudit::report::ReportContext;
+use kvaudit::report::html::{HTML_FILE, write_html};
 use kvaudit::report::job::JobReport;
 
 const CHROMIUM_CANDIDATES: [&str; 3] = [
@@ -181,7 +184,15 @@ fn write_report(dir: &Path) -> PathBuf {
         Input::File(data("hostile/PT1H.json")),
     ];
     let ingested = ingest::ingest(&inputs, &ProgressBar::hidden()).unwrap();
-    let overview = Overview::of(&ingested.events).unwrap();
+    let analysis = Analysis {
+        overview: Overview::of(&ingested.events).unwrap(),
+        activity: Activity::of(&ingested.events).unwrap(),
+        evaluation: PolicyEvaluation {
+            rate_rows: vec![hostile_rate_row()],
+            ..PolicyEvaluation::default()
+        },
+        privilege: None,
+    };
     let job = hostile_job(vec![hostile_finding(), hostile_purge()]);
     let policies = ["default pack (embedded)".to_owned()];
     let described = [
@@ -192,13 +203,11 @@ fn write_report(dir: &Path) -> PathBuf {
         dir,
         &ReportContext {
             ingested: &ingested,
-            overview: &overview,
+            analysis: &analysis,
             findings: &job.applied.findings,
             policies: &policies,
             inputs_described: &described,
             generated_at: Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
-            rate_rows: &[hostile_rate_row()],
-            privilege: None,
             job: Some(&JobReport {
                 suppressions: &job.suppressions,
                 applied: &job.applied,

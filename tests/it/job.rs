@@ -7,15 +7,13 @@
 //! - suppressions hide findings only while they are live, never silently;
 //! - `kvaudit init` writes a configuration that runs.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use common::kvaudit;
+use crate::common::kvaudit;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 

@@ -12,8 +12,6 @@
 //! TLS uses a CA generated per stand-in; its PEM file is what the tests pass
 //! to `--ca-cert`. `/msi/token` is an App Service managed identity endpoint.
 
-#![allow(dead_code)]
-
 mod pushdown;
 
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -9,17 +9,14 @@
 //! `tests/data/same-events/azkvauditlogs-export.json` (AZKVAuditLogs rows of
 //! 2026-11-20).
 
-mod common;
-mod standin;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::standin::{Scripted, StandIn};
 use assert_cmd::Command;
 use kvaudit::ingest::{self, Input};
 use polars::prelude::*;
 use serde_json::{Map, Value};
-use standin::{Scripted, StandIn};
 
 const WORKSPACE: &str = "11111111-2222-3333-4444-555555555555";
 
@@ -38,7 +35,7 @@ fn azkv_export() -> PathBuf {
 /// `kvaudit <subcommand>` pointed at the stand-in, with the stub `az` on PATH
 /// and no credential or CA from the test's own environment.
 fn kvaudit(standin: &StandIn, subcommand: &str) -> Command {
-    let mut cmd = common::kvaudit();
+    let mut cmd = crate::common::kvaudit();
     let path = format!(
         "{}:{}",
         standin.stub_az().display(),
@@ -123,7 +120,7 @@ fn audit_workspace(standin: &StandIn, since: &str, until: &str, extra: &[&str]) 
 
 fn audit_files(paths: &[&Path]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let output = common::kvaudit()
+    let output = crate::common::kvaudit()
         .arg("audit")
         .args(paths)
         .arg("--quiet")
@@ -188,8 +185,11 @@ fn findings_without_sources(dir: &Path) -> Vec<Value> {
 
 fn mixed_workspace() -> StandIn {
     let standin = StandIn::start();
-    standin.add_rows(WORKSPACE, standin::export_rows(&diagnostics_export()));
-    standin.add_rows(WORKSPACE, standin::export_rows(&azkv_export()));
+    standin.add_rows(
+        WORKSPACE,
+        crate::standin::export_rows(&diagnostics_export()),
+    );
+    standin.add_rows(WORKSPACE, crate::standin::export_rows(&azkv_export()));
     standin
 }
 
@@ -379,7 +379,7 @@ fn a_malformed_answer_leaves_its_slice_unfinished() {
     assert_eq!(read_parquet(&run.parquet()).height(), 0);
 
     // The Parquet file remembers what its pull missed.
-    let (code, text, summary) = common::audit(&[run.parquet().to_str().unwrap()]);
+    let (code, text, summary) = crate::common::audit(&[run.parquet().to_str().unwrap()]);
     assert_eq!(code, 3, "{text}");
     let unfinished = &summary["pull"]["unfinished"][0];
     assert_eq!(
@@ -402,7 +402,7 @@ fn an_empty_workspace_is_an_empty_pull() {
 /// AzureDiagnostics rows as a workspace holds them when some Key Vault
 /// columns never appeared (no `_d` or `identity_claim_upn_s` column).
 fn diagnostics_without(columns: &[&str]) -> Vec<Map<String, Value>> {
-    let mut rows = standin::export_rows(&diagnostics_export());
+    let mut rows = crate::standin::export_rows(&diagnostics_export());
     for row in &mut rows {
         row.retain(|name, _| !columns.contains(&name.as_str()));
     }
@@ -432,7 +432,7 @@ fn a_workspace_with_only_azure_diagnostics_and_missing_columns() {
 #[test]
 fn a_workspace_with_only_azkvauditlogs() {
     let standin = StandIn::start();
-    standin.add_rows(WORKSPACE, standin::export_rows(&azkv_export()));
+    standin.add_rows(WORKSPACE, crate::standin::export_rows(&azkv_export()));
     let run = pull(&standin, "2026-11-19", "2026-11-21", &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let pulled = canonical(read_parquet(&run.parquet()));
@@ -487,7 +487,7 @@ fn the_managed_identity_endpoint_gives_the_token() {
     let standin = mixed_workspace();
     let mut cmd = kvaudit(&standin, "pull");
     cmd.env("IDENTITY_ENDPOINT", format!("{}/msi/token", standin.url()))
-        .env("IDENTITY_HEADER", standin::IDENTITY_HEADER)
+        .env("IDENTITY_HEADER", crate::standin::IDENTITY_HEADER)
         // Trusted through SSL_CERT_FILE this time, not --ca-cert.
         .env("SSL_CERT_FILE", &standin.ca_pem)
         .args(["--auth", "auto"]);
@@ -553,8 +553,8 @@ fn a_busy_workspace_pays_for_one_oversized_slice_not_one_per_slice() {
         state.max_rows = 100;
         state.generated.insert(
             WORKSPACE.into(),
-            standin::Generated {
-                templates: standin::export_rows(&diagnostics_export()),
+            crate::standin::Generated {
+                templates: crate::standin::export_rows(&diagnostics_export()),
                 start: "2026-11-20T00:00:00Z".parse().unwrap(),
                 step: chrono::Duration::days(4) / 2000,
                 count: 2000,
@@ -580,7 +580,7 @@ fn with_entra(standin: &StandIn, cmd: &mut Command) {
         .arg(&standin.ca_pem);
 }
 
-fn token_requests(standin: &StandIn) -> Vec<standin::Recorded> {
+fn token_requests(standin: &StandIn) -> Vec<crate::standin::Recorded> {
     standin
         .requests()
         .into_iter()
@@ -593,7 +593,7 @@ fn a_client_secret_from_the_environment_signs_in() {
     let standin = mixed_workspace();
     let mut cmd = kvaudit(&standin, "pull");
     with_entra(&standin, &mut cmd);
-    cmd.env("AZURE_CLIENT_SECRET", standin::CLIENT_SECRET)
+    cmd.env("AZURE_CLIENT_SECRET", crate::standin::CLIENT_SECRET)
         .args(["--auth", "client-secret"]);
     let run = run_as(cmd, "pull", "2026-11-22", "2026-11-23", &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -622,7 +622,7 @@ fn auto_picks_workload_identity_from_a_federated_token_file() {
     let standin = mixed_workspace();
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("azure-identity-token");
-    std::fs::write(&token_file, standin::FEDERATED_TOKEN).unwrap();
+    std::fs::write(&token_file, crate::standin::FEDERATED_TOKEN).unwrap();
     let mut cmd = kvaudit(&standin, "pull");
     with_entra(&standin, &mut cmd);
     cmd.env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
@@ -631,9 +631,10 @@ fn auto_picks_workload_identity_from_a_federated_token_file() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let requests = token_requests(&standin);
     assert!(
-        requests[0]
-            .body
-            .contains(&format!("client_assertion={}", standin::FEDERATED_TOKEN)),
+        requests[0].body.contains(&format!(
+            "client_assertion={}",
+            crate::standin::FEDERATED_TOKEN
+        )),
         "{}",
         requests[0].body
     );
@@ -647,7 +648,7 @@ fn a_token_the_service_rejects_points_at_the_endpoint_and_cloud() {
     let az = std::fs::read_to_string(bin.join("az")).unwrap();
     std::fs::write(
         bin.join("az"),
-        az.replace(standin::TOKEN, "a-token-for-another-cloud"),
+        az.replace(crate::standin::TOKEN, "a-token-for-another-cloud"),
     )
     .unwrap();
     let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
@@ -665,7 +666,7 @@ fn a_token_the_service_rejects_points_at_the_endpoint_and_cloud() {
 /// newcomer on 2026-11-22.
 fn bursty_workspace() -> StandIn {
     let standin = mixed_workspace();
-    let rows = standin::export_rows(&azkv_export());
+    let rows = crate::standin::export_rows(&azkv_export());
     let (read, refused) = (&rows[1], &rows[3]);
     assert_eq!(read["OperationName"], "SecretGet");
     assert_eq!(refused["HttpStatusCode"], 403);

@@ -1,12 +1,10 @@
 //! Bad input never crashes a run and never disappears: every damaged record
 //! or file is counted with its file, line and reason, and the run goes on.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 
-use common::{audit, data, kvaudit, rejection_counts, rejection_locations};
+use crate::common::{audit, data, kvaudit, rejection_counts, rejection_locations};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 

@@ -2,9 +2,7 @@
 //! incidents documented in `sample-logs/README.md` are found, the steady
 //! identities are not, and `rates.csv` shows the figures behind the findings.
 
-mod common;
-
-use common::{kvaudit, sample_logs};
+use crate::common::{kvaudit, sample_logs};
 use serde_json::Value;
 
 struct Run {

@@ -10,8 +10,6 @@
 //! client. (A `cargo bench` target would build polars a second time in
 //! release with the dev-dependencies' features.)
 
-mod standin;
-
 use std::path::Path;
 use std::process::Command;
 
@@ -28,17 +26,18 @@ fn pull_benchmark() {
         .unwrap_or(1_000_000);
     let binary = std::env::var("KVAUDIT_BIN").expect("KVAUDIT_BIN names the release binary");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut templates =
-        standin::export_rows(&root.join("sample-logs/log-analytics/azurediagnostics-export.json"));
-    templates.extend(standin::export_rows(
+    let mut templates = crate::standin::export_rows(
+        &root.join("sample-logs/log-analytics/azurediagnostics-export.json"),
+    );
+    templates.extend(crate::standin::export_rows(
         &root.join("tests/data/same-events/azkvauditlogs-export.json"),
     ));
     let start: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
     let days = 7;
-    let standin = standin::StandIn::start();
+    let standin = crate::standin::StandIn::start();
     standin.state.lock().unwrap().generated.insert(
         WORKSPACE.into(),
-        standin::Generated {
+        crate::standin::Generated {
             templates,
             start,
             step: Duration::days(days) / rows as i32,

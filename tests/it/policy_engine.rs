@@ -1,11 +1,9 @@
 //! The Cedar policy engine through the binary (`policy validate`, `policy
 //! test`, `explain`) and through the library on the sample logs.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::kvaudit;
+use crate::common::kvaudit;
 use serde_json::{Value, json};
 
 fn policies_dir() -> PathBuf {

@@ -178,8 +178,18 @@ fn the_runtime_runs_as_a_fixed_non_root_user_with_the_scheduled_command() {
 /// the build stage's binary or a path in the build context.
 #[derive(Debug, PartialEq)]
 enum Copied {
-    Binary { to: String },
-    Context { from: String, to: String },
+    Binary {
+        to: String,
+    },
+    /// What the build stage generated with the binary (man page, completion).
+    Generated {
+        from: String,
+        to: String,
+    },
+    Context {
+        from: String,
+        to: String,
+    },
 }
 
 fn runtime_copies() -> Vec<Copied> {
@@ -212,8 +222,12 @@ fn runtime_copies() -> Vec<Copied> {
             match from {
                 Some(stage) => {
                     assert_eq!(stage, build_name, "copies from the build stage only");
-                    assert!(source.ends_with("/kvaudit"), "only the binary: {args}");
-                    Copied::Binary { to }
+                    assert!(source.starts_with("/out/"), "the build's output: {args}");
+                    if source == "/out/kvaudit" {
+                        Copied::Binary { to }
+                    } else {
+                        Copied::Generated { from: source, to }
+                    }
                 }
                 None => Copied::Context { from: source, to },
             }
@@ -222,7 +236,7 @@ fn runtime_copies() -> Vec<Copied> {
 }
 
 #[test]
-fn the_runtime_copies_only_the_binary_policies_and_queries() {
+fn the_runtime_copies_only_the_binary_its_man_page_and_completion_policies_and_queries() {
     let copies = runtime_copies();
     let binaries: Vec<_> = copies
         .iter()
@@ -238,10 +252,34 @@ fn the_runtime_copies_only_the_binary_policies_and_queries() {
         .iter()
         .filter_map(|c| match c {
             Copied::Context { from, .. } => Some(from.trim_end_matches('/')),
-            Copied::Binary { .. } => None,
+            Copied::Binary { .. } | Copied::Generated { .. } => None,
         })
         .collect();
     assert_eq!(context, BTreeSet::from(["policies", "queries"]));
+    let generated: BTreeSet<(&str, &str)> = copies
+        .iter()
+        .filter_map(|c| match c {
+            Copied::Generated { from, to } => Some((from.as_str(), to.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        generated,
+        BTreeSet::from([
+            ("/out/kvaudit.1", "/usr/share/man/man1/kvaudit.1"),
+            (
+                "/out/kvaudit.bash",
+                "/usr/share/bash-completion/completions/kvaudit"
+            ),
+        ])
+    );
+    let build = &stages()[0];
+    let run = build.all("RUN").collect::<Vec<_>>().join("\n");
+    assert!(run.contains("kvaudit man > /out/kvaudit.1"), "{run}");
+    assert!(
+        run.contains("kvaudit completions bash > /out/kvaudit.bash"),
+        "{run}"
+    );
 }
 
 /// `.dockerignore` evaluated the way Docker does for the patterns it may
@@ -460,6 +498,8 @@ impl ImageRoot {
                 Copied::Context { from, to } => {
                     copy_tree(&repo().join(&from), &root.join(to.trim_start_matches('/')))
                 }
+                // What the binary writes about itself; the image runs without it.
+                Copied::Generated { .. } => {}
             }
         }
         let workdir = runtime_stage().last("WORKDIR").unwrap().to_owned();

@@ -347,12 +347,48 @@ fn the_github_workflow_runs_on_schedule_with_oidc_and_fails_on_a_failed_check() 
     }
     assert!(login.get("creds").is_none(), "OIDC, not a stored secret");
     assert_eq!(uses("actions/upload-artifact@")["if"], "always()");
-    uses("actions/cache/restore@");
+    // actions/cache saves only when the job succeeds, and the job fails on
+    // findings: restore and save apart, for the binary and for the state.
     assert!(
-        uses("actions/cache/save@")["if"]
+        steps.iter().all(|s| !s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/cache@"))),
+        "actions/cache saves only on success"
+    );
+    let cache = |action: &str, path: &str| {
+        steps
+            .iter()
+            .find(|s| {
+                s["uses"].as_str().is_some_and(|u| u.starts_with(action))
+                    && s["with"]["path"].as_str() == Some(path)
+            })
+            .unwrap_or_else(|| panic!("no {action} of {path}"))
+    };
+    cache("actions/cache/restore@", "~/.cargo/bin/kvaudit");
+    let save_binary = cache("actions/cache/save@", "~/.cargo/bin/kvaudit");
+    assert!(
+        !save_binary["if"]
+            .as_str()
+            .unwrap_or("")
+            .contains("success()")
+    );
+    cache("actions/cache/restore@", "state");
+    assert!(
+        cache("actions/cache/save@", "state")["if"]
             .as_str()
             .unwrap()
             .contains("steps.audit.outputs.code")
+    );
+    // The Log Analytics token is taken right after sign-in, before the inventory.
+    let position = |needle: &str| {
+        steps
+            .iter()
+            .position(|s| s["run"].as_str().is_some_and(|r| r.contains(needle)))
+            .unwrap_or_else(|| panic!("no step runs {needle}"))
+    };
+    assert!(
+        position("get-access-token --resource https://api.loganalytics.io")
+            < position("collect-inventory.sh")
     );
 
     let run = steps.iter().find(|s| s["id"] == "audit").unwrap()["run"]
@@ -375,7 +411,29 @@ fn the_azure_devops_pipeline_runs_on_schedule_in_an_azure_cli_task() {
     let schedule = &pipeline["schedules"][0];
     assert_cron(schedule["cron"].as_str().unwrap());
     assert_eq!(schedule["always"], true);
-    let steps = pipeline["jobs"][0]["steps"].as_array().unwrap();
+    let jobs = pipeline["jobs"].as_array().unwrap();
+    let job = |name: &str| {
+        jobs.iter()
+            .find(|j| j["job"] == name)
+            .unwrap_or_else(|| panic!("no job {name}"))
+    };
+    // Cache@2 saves after a job that succeeded: the build is a job of its
+    // own, which the audit (that fails on findings) depends on.
+    let build = job("binary")["steps"].as_array().unwrap();
+    assert!(build.iter().any(|s| s["task"] == "Cache@2"));
+    assert!(build.iter().any(|s| {
+        s["script"]
+            .as_str()
+            .is_some_and(|r| r.contains("cargo install"))
+    }));
+    let audit = job("audit");
+    assert_eq!(audit["dependsOn"], "binary");
+    let steps = audit["steps"].as_array().unwrap();
+    assert!(!steps.iter().any(|s| {
+        s["script"]
+            .as_str()
+            .is_some_and(|r| r.contains("cargo install"))
+    }));
     let cli = steps
         .iter()
         .find(|s| s["task"] == "AzureCLI@2")
@@ -383,6 +441,15 @@ fn the_azure_devops_pipeline_runs_on_schedule_in_an_azure_cli_task() {
     assert!(cli["inputs"]["azureSubscription"].is_string());
     let script = cli["inputs"]["inlineScript"].as_str().unwrap();
     assert!(script.contains("run --config kvaudit.toml"), "{script}");
+    let token = script.find("get-access-token --resource https://api.loganalytics.io");
+    assert!(token.is_some_and(|t| script.find("collect-inventory.sh").is_some_and(|i| t < i)));
+    // Every run publishes the state it ends with, so that a failed run's
+    // successor still finds the newest good one.
+    let state = steps
+        .iter()
+        .find(|s| s["artifact"] == "kvaudit-state")
+        .unwrap();
+    assert_eq!(state["condition"], "always()");
     let published: Vec<&str> = steps
         .iter()
         .filter_map(|s| s["artifact"].as_str())
