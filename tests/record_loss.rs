@@ -294,6 +294,136 @@ fn parquet_through_a_fifo_and_standard_input() {
     assert_eq!(counts(&summary), (50, 50, vec![]));
 }
 
+// 5 and 6. The scheduled job: cut records resume whole, files are keyed canonically.
+
+struct Job {
+    dir: tempfile::TempDir,
+}
+
+impl Job {
+    fn new() -> Job {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("kvaudit.toml"),
+            "state = \"state\"\nout = \"reports/current\"\nformat = [\"json\"]\nquiet = true\n[sources]\npaths = [\"feed/\"]\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("feed")).unwrap();
+        Job { dir }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Runs with `--config <config>` from the job's folder; returns the summary.
+    fn run_as(&self, config: &str) -> Value {
+        let output = kvaudit()
+            .current_dir(self.dir.path())
+            .args(["run", "--config", config])
+            .timeout(Duration::from_secs(300))
+            .output()
+            .unwrap();
+        let code = output.status.code().unwrap_or(-1);
+        assert!(code == 0 || code == 1, "{output:?}");
+        let reports = self.path("reports/current");
+        let summary =
+            serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
+                .unwrap();
+        std::fs::remove_dir_all(reports).unwrap();
+        summary
+    }
+
+    fn run(&self) -> Value {
+        self.run_as(&self.path("kvaudit.toml").display().to_string())
+    }
+
+    fn manifest(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.path("state/manifest.json")).unwrap())
+            .unwrap()
+    }
+
+    fn append(&self, relative: &str, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.path(relative))
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+}
+
+#[test]
+fn a_blob_cut_mid_record_is_read_on_from_the_cut_record() {
+    let job = Job::new();
+    let fourth = line(3);
+    let (head, tail) = fourth.split_at(fourth.len() / 2);
+    write(
+        &job.path("feed"),
+        "PT1H.json",
+        format!("{}{head}", json_lines(3)).as_bytes(),
+    );
+    let first = job.run();
+    assert_eq!(counts(&first), (4, 3, reasons(&[("truncated-record", 1)])));
+
+    // The writer finishes the record and adds two more.
+    job.append(
+        "feed/PT1H.json",
+        &format!("{tail}\n{}\n{}\n", line(4), line(5)),
+    );
+    let second = job.run();
+    assert_eq!(counts(&second), (3, 3, vec![]));
+
+    let third = job.run();
+    assert_eq!(counts(&third), (0, 0, vec![]));
+}
+
+#[test]
+fn files_are_remembered_by_their_canonical_path_and_old_keys_migrate() {
+    let job = Job::new();
+    write(&job.path("feed"), "PT1H.json", json_lines(5).as_bytes());
+    let first = job.run_as("kvaudit.toml");
+    assert_eq!(counts(&first), (5, 5, vec![]));
+    let second = job.run_as("./kvaudit.toml");
+    assert_eq!(
+        counts(&second),
+        (0, 0, vec![]),
+        "read again under another spelling"
+    );
+    let canonical = std::fs::canonicalize(job.path("feed"))
+        .unwrap()
+        .join("PT1H.json")
+        .display()
+        .to_string();
+    let keys: Vec<String> = job.manifest()["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, std::slice::from_ref(&canonical));
+
+    // A state written before the fix: keyed by the path as written, even
+    // twice (a run with each spelling).
+    let mut manifest = job.manifest();
+    let mark = manifest["files"][&canonical].clone();
+    manifest["files"] = json!({"feed/PT1H.json": mark, "./feed/PT1H.json": mark});
+    std::fs::write(
+        job.path("state/manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    job.append("feed/PT1H.json", &format!("{}\n", line(5)));
+    let third = job.run_as("./kvaudit.toml");
+    assert_eq!(counts(&third), (1, 1, vec![]), "only the new line");
+    let keys: Vec<String> = job.manifest()["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, [canonical]);
+}
+
 // 11. No record larger than the limit is held; memory stays bounded.
 
 #[test]
