@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 
-use super::lenient::text;
+use super::lenient::field;
 use super::schema::{Cow, CredentialKind, IdentityKind};
 
 /// First-party Microsoft applications whose background reads are not a
@@ -24,56 +24,56 @@ pub const MICROSOFT_SERVICE_APP_IDS: [(&str, &str); 2] = [
 /// The claims kvaudit reads, under every spelling Key Vault logs use.
 #[derive(Debug, Default, Deserialize, PartialEq)]
 pub struct Claims<'a> {
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub oid: Option<Cow<'a, str>>,
     #[serde(
         borrow,
         default,
-        deserialize_with = "text",
+        deserialize_with = "field",
         rename = "http://schemas.microsoft.com/identity/claims/objectidentifier"
     )]
     pub object_identifier: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub appid: Option<Cow<'a, str>>,
     /// v2.0 tokens name the client `azp` instead of `appid`.
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub azp: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub appidacr: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub azpacr: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub upn: Option<Cow<'a, str>>,
     #[serde(
         borrow,
         default,
-        deserialize_with = "text",
+        deserialize_with = "field",
         rename = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
     )]
     pub upn_uri: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub unique_name: Option<Cow<'a, str>>,
     #[serde(
         borrow,
         default,
-        deserialize_with = "text",
+        deserialize_with = "field",
         rename = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
     )]
     pub name_uri: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub idtyp: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub xms_mirid: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub tid: Option<Cow<'a, str>>,
     #[serde(
         borrow,
         default,
-        deserialize_with = "text",
+        deserialize_with = "field",
         rename = "http://schemas.microsoft.com/identity/claims/tenantid"
     )]
     pub tenant_id_uri: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub scp: Option<Cow<'a, str>>,
     /// Managed HSM logs mangle the URI claim names into nested objects.
     #[serde(borrow, default, rename = "http_schemas_microsoft_com_identity")]
@@ -95,13 +95,13 @@ pub struct MangledNamespace<'a> {
 
 #[derive(Debug, Default, Deserialize, PartialEq)]
 pub struct MangledClaims<'a> {
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub objectidentifier: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub tenantid: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub upn: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
+    #[serde(borrow, default, deserialize_with = "field")]
     pub name: Option<Cow<'a, str>>,
 }
 

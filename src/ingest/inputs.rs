@@ -38,6 +38,11 @@ impl Input {
         }
     }
 
+    /// Whether this is the rest of a file read before (a range that starts past 0).
+    pub fn resumes(&self) -> bool {
+        matches!(self, Input::Range { start, .. } if *start > 0)
+    }
+
     /// The number of the first line read (1 unless a range starts later).
     pub fn first_line(&self) -> u32 {
         match self {
@@ -78,9 +83,16 @@ impl fmt::Display for Input {
     }
 }
 
-struct CountingReader {
+/// A reader whose reads count towards a progress bar.
+pub(crate) struct CountingReader {
     inner: Box<dyn Read + Send>,
     progress: ProgressBar,
+}
+
+impl CountingReader {
+    pub(crate) fn new(inner: Box<dyn Read + Send>, progress: ProgressBar) -> Self {
+        CountingReader { inner, progress }
+    }
 }
 
 impl Read for CountingReader {

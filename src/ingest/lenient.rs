@@ -71,6 +71,79 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     }
 }
 
+/// [`text`] for the fields of a record: an empty array or object still
+/// means no value, but one that holds something is a field of a type
+/// kvaudit cannot read, and an error (the record is rejected, not read
+/// with the field missing).
+pub fn field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    let value = d.deserialize_any(StrictScalarVisitor)?;
+    Ok(value.filter(|v| !is_null_text(v)))
+}
+
+struct StrictScalarVisitor;
+
+impl<'de> Visitor<'de> for StrictScalarVisitor {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, number, boolean or null")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_borrowed_str(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_str(v)
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_string(v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_u64(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_i64(v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_f64(v)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_bool(v)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        match seq.next_element::<IgnoredAny>()? {
+            None => Ok(None),
+            Some(_) => Err(de::Error::invalid_type(de::Unexpected::Seq, &self)),
+        }
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        match map.next_key::<IgnoredAny>()? {
+            None => Ok(None),
+            Some(_) => Err(de::Error::invalid_type(de::Unexpected::Map, &self)),
+        }
+    }
+}
+
 /// Any JSON scalar as text; `null`, `""` and `"None"` as `None`.
 pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
     let value = d.deserialize_any(ScalarVisitor)?;
@@ -129,6 +202,23 @@ mod tests {
         assert_eq!(probe(r#"{"v":"None"}"#), None);
         assert_eq!(probe(r#"{"v":[]}"#), None);
         assert_eq!(probe(r#"{}"#), None);
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Strict<'a> {
+        #[serde(borrow, deserialize_with = "field", default)]
+        v: Option<Cow<'a, str>>,
+    }
+
+    #[test]
+    fn record_fields_refuse_arrays_and_objects_that_hold_something() {
+        let strict =
+            |json: &str| serde_json::from_str::<Strict>(json).map(|s| s.v.map(|c| c.into_owned()));
+        assert_eq!(strict(r#"{"v":78}"#).unwrap().as_deref(), Some("78"));
+        assert_eq!(strict(r#"{"v":[]}"#).unwrap(), None);
+        assert_eq!(strict(r#"{"v":{}}"#).unwrap(), None);
+        assert!(strict(r#"{"v":[1]}"#).is_err());
+        assert!(strict(r#"{"v":{"a":1}}"#).is_err());
     }
 
     #[test]

@@ -123,24 +123,10 @@ struct Outcome {
     lines: u32,
 }
 
-/// Parquet files (kvaudit's own frames) are loaded as they are; everything
-/// else is a log export to parse.
+/// Reads one input: Parquet files (kvaudit's own frames) are loaded as they
+/// are, everything else is a log export to parse; which is told from the
+/// input's first bytes, by the reader that reads it.
 fn read_any(input: &Input, progress: &ProgressBar) -> PolarsResult<Outcome> {
-    if parquet::is_parquet(input) {
-        if let Some(size) = input.size() {
-            progress.inc(size);
-        }
-        let read = parquet::read(input)?;
-        return Ok(Outcome {
-            name: input.name(),
-            layout: Some("parquet"),
-            frames: read.frame.into_iter().collect(),
-            rejections: read.rejections,
-            records: read.records,
-            lines: 0,
-            pull: read.pull,
-        });
-    }
     let read = read_input(input, progress)?;
     Ok(Outcome {
         name: read.name,
@@ -149,7 +135,7 @@ fn read_any(input: &Input, progress: &ProgressBar) -> PolarsResult<Outcome> {
         rejections: read.rejections,
         records: read.records,
         lines: read.lines,
-        pull: None,
+        pull: read.pull,
     })
 }
 

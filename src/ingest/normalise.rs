@@ -59,6 +59,40 @@ fn clean<'a>(value: Option<Cow<'a, str>>) -> Option<Cow<'a, str>> {
     value.filter(|v| !is_null_text(v))
 }
 
+/// A field that must be an integer: absent is fine, anything else is an
+/// `invalid-field` rejection naming it.
+fn integer(name: &str, value: Option<Cow<'_, str>>) -> Result<Option<u64>, Rejected> {
+    match clean(value) {
+        None => Ok(None),
+        Some(v) => parse_integer(&v).map(Some).ok_or_else(|| {
+            (
+                RejectReason::InvalidField,
+                format!("field `{name}`: {v:?} is not a whole number"),
+            )
+        }),
+    }
+}
+
+fn out_of_range(name: &str, value: u64) -> Rejected {
+    (
+        RejectReason::InvalidField,
+        format!("field `{name}`: {value} is out of range"),
+    )
+}
+
+/// A field that must be a boolean (`true`, `"True"`, `1`, ...).
+fn boolean(name: &str, value: Option<Cow<'_, str>>) -> Result<Option<bool>, Rejected> {
+    match clean(value) {
+        None => Ok(None),
+        Some(v) => parse_bool(&v).map(Some).ok_or_else(|| {
+            (
+                RejectReason::InvalidField,
+                format!("field `{name}`: {v:?} is not true or false"),
+            )
+        }),
+    }
+}
+
 impl<'a> RecordFields<'a> {
     /// Applies the normalisation rules; a record that is not a Key Vault
     /// audit event, or lacks its time or operation, is rejected.
@@ -135,8 +169,8 @@ impl<'a> RecordFields<'a> {
         });
 
         let (authorization, authorized) = match (
-            clean(self.is_access_policy_match).and_then(|v| parse_bool(&v)),
-            clean(self.is_rbac_authorized).and_then(|v| parse_bool(&v)),
+            boolean("isAccessPolicyMatch", self.is_access_policy_match)?,
+            boolean("isRbacAuthorized", self.is_rbac_authorized)?,
         ) {
             (_, Some(rbac)) => (Some("rbac"), Some(rbac)),
             (Some(policy), None) => (Some("access-policy"), Some(policy)),
@@ -159,18 +193,21 @@ impl<'a> RecordFields<'a> {
             object_type: object.object_type,
             object_name: object.name,
             object_version: object.version,
-            expires_ns: clean(self.expires)
-                .and_then(|v| parse_integer(&v))
-                .and_then(|seconds| i64::try_from(seconds).ok())
-                .and_then(|seconds| seconds.checked_mul(1_000_000_000)),
-            http_status: clean(self.http_status)
-                .and_then(|v| parse_integer(&v))
-                .and_then(|v| u16::try_from(v).ok()),
+            expires_ns: integer("eventGridEventProperties.data.EXP", self.expires)?
+                .map(|seconds| {
+                    i64::try_from(seconds)
+                        .ok()
+                        .and_then(|s| s.checked_mul(1_000_000_000))
+                        .ok_or_else(|| out_of_range("eventGridEventProperties.data.EXP", seconds))
+                })
+                .transpose()?,
+            http_status: integer("httpStatusCode", self.http_status)?
+                .map(|v| u16::try_from(v).map_err(|_| out_of_range("httpStatusCode", v)))
+                .transpose()?,
             result_type: clean(self.result_type),
             result_signature: clean(self.result_signature),
             result_description: clean(self.result_description),
-            duration_ms: clean(self.duration_ms)
-                .and_then(|v| parse_integer(&v))
+            duration_ms: integer("durationMs", self.duration_ms)?
                 .map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
             caller_ip: clean(self.caller_ip),
             tls_version: clean(self.tls_version),

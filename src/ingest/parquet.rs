@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use polars::io::mmap::MmapBytesReader;
 use polars::prelude::*;
 
 use super::azure_monitor::PullAccount;
@@ -19,7 +20,14 @@ use super::schema;
 use crate::files::write_atomically_with;
 
 /// The four bytes every Parquet file starts (and ends) with.
-const MAGIC: &[u8; 4] = b"PAR1";
+pub const MAGIC: &[u8; 4] = b"PAR1";
+
+/// An opened Parquet input: a file, or the bytes of a pipe (Parquet is read
+/// from its footer, which a pipe cannot seek to).
+pub enum ParquetInput {
+    File(File),
+    Bytes(Vec<u8>),
+}
 
 /// Whether the input is a Parquet file (by its first bytes, not its name).
 pub fn is_parquet(input: &Input) -> bool {
@@ -74,6 +82,58 @@ pub struct ParquetOutcome {
 /// kvaudit never writes) are rejected one by one, located by row number.
 pub fn read(input: &Input) -> PolarsResult<ParquetOutcome> {
     let name = input.name();
+    let Input::File(path) = input else {
+        let mut outcome = ParquetOutcome {
+            frame: None,
+            pull: None,
+            rejections: RejectionLog::default(),
+            records: 1,
+        };
+        outcome.rejections.record(Rejection {
+            reason: RejectReason::Unreadable,
+            file: name,
+            line: 0,
+            detail: "Parquet cannot be read from standard input; name the file".into(),
+        });
+        return Ok(outcome);
+    };
+    match File::open(path) {
+        Ok(file) => read_from(ParquetInput::File(file), &name),
+        Err(e) => read_failed(&name, format!("cannot open: {e}")),
+    }
+}
+
+fn read_failed(name: &str, detail: String) -> PolarsResult<ParquetOutcome> {
+    let mut rejections = RejectionLog::default();
+    rejections.record(Rejection {
+        reason: RejectReason::Unreadable,
+        file: name.to_owned(),
+        line: 0,
+        detail,
+    });
+    Ok(ParquetOutcome {
+        frame: None,
+        pull: None,
+        rejections,
+        records: 1,
+    })
+}
+
+fn frame_and_pull<R: MmapBytesReader>(reader: R) -> PolarsResult<(DataFrame, Option<PullAccount>)> {
+    let mut reader = ParquetReader::new(reader);
+    let pull = reader
+        .get_metadata()?
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .find(|kv| kv.key == PULL_KEY)
+        .and_then(|kv| kv.value.as_deref())
+        .and_then(|json| serde_json::from_str::<PullAccount>(json).ok());
+    Ok((reader.finish()?, pull))
+}
+
+/// Reads an opened Parquet input named `name` (see [`read`]).
+pub fn read_from(input: ParquetInput, name: &str) -> PolarsResult<ParquetOutcome> {
     let mut outcome = ParquetOutcome {
         frame: None,
         pull: None,
@@ -84,31 +144,15 @@ pub fn read(input: &Input) -> PolarsResult<ParquetOutcome> {
         outcome.records += 1;
         outcome.rejections.record(Rejection {
             reason,
-            file: name.clone(),
+            file: name.to_owned(),
             line: 0,
             detail,
         });
     };
-    let Input::File(path) = input else {
-        reject_file(
-            &mut outcome,
-            RejectReason::Unreadable,
-            "Parquet cannot be read from standard input; name the file".into(),
-        );
-        return Ok(outcome);
+    let read = match input {
+        ParquetInput::File(file) => frame_and_pull(file),
+        ParquetInput::Bytes(bytes) => frame_and_pull(std::io::Cursor::new(bytes)),
     };
-    let read = File::open(path).map_err(PolarsError::from).and_then(|f| {
-        let mut reader = ParquetReader::new(f);
-        let pull = reader
-            .get_metadata()?
-            .key_value_metadata()
-            .iter()
-            .flatten()
-            .find(|kv| kv.key == PULL_KEY)
-            .and_then(|kv| kv.value.as_deref())
-            .and_then(|json| serde_json::from_str::<PullAccount>(json).ok());
-        Ok((reader.finish()?, pull))
-    });
     let frame = match read {
         Ok((frame, pull)) => {
             outcome.pull = pull;
@@ -138,7 +182,7 @@ pub fn read(input: &Input) -> PolarsResult<ParquetOutcome> {
         }
     };
     outcome.records = frame.height() as u64;
-    let frame = reject_incomplete_rows(frame, &name, &mut outcome.rejections)?;
+    let frame = reject_incomplete_rows(frame, name, &mut outcome.rejections)?;
     outcome.frame = Some(frame);
     Ok(outcome)
 }

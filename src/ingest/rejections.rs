@@ -39,6 +39,8 @@ pub enum RejectReason {
     MissingOperation,
     /// A field has a type kvaudit cannot read (e.g. an object where a string belongs).
     InvalidField,
+    /// A line or record longer than [`MAX_RECORD_BYTES`](super::formats::MAX_RECORD_BYTES).
+    RecordTooLarge,
 }
 
 impl RejectReason {
@@ -57,6 +59,7 @@ impl RejectReason {
             Self::InvalidTime => "invalid-time",
             Self::MissingOperation => "missing-operation",
             Self::InvalidField => "invalid-field",
+            Self::RecordTooLarge => "record-too-large",
         }
     }
 
@@ -80,6 +83,9 @@ impl RejectReason {
             }
             Self::MissingTime | Self::InvalidTime | Self::MissingOperation => {
                 "the record lacks a field every Key Vault audit record has; check the export's columns"
+            }
+            Self::RecordTooLarge => {
+                "Key Vault records are a few KB; check what wrote the file (a missing newline, another program's data)"
             }
         }
     }

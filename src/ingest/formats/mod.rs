@@ -3,14 +3,15 @@
 
 pub mod csv;
 pub mod raw;
+pub mod split;
 pub mod table;
 
 use serde_json::error::Category;
-use serde_json::value::RawValue;
 
 use super::normalise::Rejected;
 use super::rejections::{RejectReason, Rejection, RejectionLog};
 use super::schema::{Event, EventColumns, Origin, SourceFormat};
+pub use split::{DocumentItem, MAX_RECORD_BYTES, Splitter};
 use table::{Row, Table};
 
 pub(crate) fn json_error(e: serde_json::Error) -> Rejected {
@@ -27,6 +28,9 @@ fn parse_object(
     json: &str,
     container: SourceFormat,
 ) -> (SourceFormat, Result<Event<'_>, Rejected>) {
+    if !json.starts_with('{') {
+        return (container, Err(not_an_object(json)));
+    }
     if raw::looks_raw(json) {
         return (container, raw::parse(json));
     }
@@ -51,6 +55,21 @@ fn parse_object(
             )),
         ),
     }
+}
+
+/// Why a JSON value that is not an object is not a record.
+fn not_an_object(json: &str) -> Rejected {
+    let what = match json.as_bytes().first() {
+        Some(b'[') => "a JSON array that holds no records",
+        Some(b'"') => "a JSON string",
+        Some(b't' | b'f') => "a JSON boolean",
+        Some(b'n') => "JSON null",
+        _ => "a JSON number",
+    };
+    (
+        RejectReason::NotKeyVaultRecord,
+        format!("{what} where a record belongs"),
+    )
 }
 
 /// Events and rejections of one piece of one file.
@@ -131,36 +150,51 @@ impl<'f> Batch<'f> {
             if trimmed.is_empty() {
                 continue;
             }
+            if trimmed.len() > MAX_RECORD_BYTES {
+                self.reject(line_here, too_large_line());
+                continue;
+            }
             let Ok(json) = std::str::from_utf8(trimmed) else {
-                self.reject(
-                    line_here,
-                    (
-                        RejectReason::InvalidUtf8,
-                        "the line is not valid UTF-8".into(),
-                    ),
-                );
+                // A document on one line (an Event Hub batch) loses only its bad record.
+                if trimmed.starts_with(b"[") || split::envelope_array_start_bytes(trimmed).is_some()
+                {
+                    self.add_document(trimmed, line_here, SourceFormat::JsonLines);
+                } else {
+                    self.reject(
+                        line_here,
+                        (
+                            RejectReason::InvalidUtf8,
+                            "the line is not valid UTF-8".into(),
+                        ),
+                    );
+                }
                 continue;
             };
-            if json.starts_with('{') && envelope_array_start(json).is_none() {
+            if json.starts_with('{') && split::envelope_array_start(json).is_none() {
                 self.add_json(json, line_here, SourceFormat::JsonLines);
             } else {
-                self.add_document(json, line_here, SourceFormat::JsonLines);
+                self.add_document(trimmed, line_here, SourceFormat::JsonLines);
             }
         }
     }
 
     /// Parses a JSON document: one or more top-level values, each a record,
     /// a `{"records": [...]}` envelope or an array of records. Damage is
-    /// located; records before it are kept.
-    pub fn add_document(&mut self, text: &str, first_line: u32, single: SourceFormat) {
-        let items = split_document(text);
-        let mut lines = LineCounter::new(text, first_line);
+    /// located and stepped over (see [`split`]).
+    pub fn add_document(&mut self, text: &[u8], first_line: u32, single: SourceFormat) {
+        let items = split::split_document(text);
+        let mut lines = LineCounter::over(text, first_line);
         for item in items {
             let line = lines.line_at(item.offset);
-            match item.content {
-                Ok(json) => self.add_json(json, line, item.format.unwrap_or(single)),
-                Err(rejected) => self.reject(line, rejected),
-            }
+            self.add_item(item, line, single);
+        }
+    }
+
+    /// Adds one item a splitter found, starting on `line`.
+    pub fn add_item(&mut self, item: DocumentItem<'_>, line: u32, single: SourceFormat) {
+        match item.content {
+            Ok(json) => self.add_json(json, line, item.format.unwrap_or(single)),
+            Err(rejected) => self.reject(line, rejected),
         }
     }
 
@@ -171,6 +205,17 @@ impl<'f> Batch<'f> {
             records: self.records,
         })
     }
+}
+
+/// Why a line was not read.
+pub fn too_large_line() -> Rejected {
+    (
+        RejectReason::RecordTooLarge,
+        format!(
+            "a line longer than {} MiB (the limit of one record); not read",
+            MAX_RECORD_BYTES >> 20
+        ),
+    )
 }
 
 /// What a batch produced.
@@ -189,8 +234,12 @@ pub struct LineCounter<'t> {
 
 impl<'t> LineCounter<'t> {
     pub fn new(text: &'t str, first_line: u32) -> Self {
+        Self::over(text.as_bytes(), first_line)
+    }
+
+    pub fn over(text: &'t [u8], first_line: u32) -> Self {
         LineCounter {
-            text: text.as_bytes(),
+            text,
             offset: 0,
             line: first_line,
         }
@@ -208,162 +257,9 @@ impl<'t> LineCounter<'t> {
     }
 }
 
-/// One record found in a document, or the damage that ended it.
-pub struct DocumentItem<'t> {
-    pub offset: usize,
-    /// The container it was found in, when not a lone top-level object.
-    pub format: Option<SourceFormat>,
-    pub content: Result<&'t str, Rejected>,
-}
-
-fn skip_whitespace(bytes: &[u8], mut pos: usize) -> usize {
-    while pos < bytes.len() && bytes[pos].is_ascii_whitespace() {
-        pos += 1;
-    }
-    pos
-}
-
-/// If `text` starts with `{"records": [`, the offset of the `[`.
-fn envelope_array_start(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut pos = skip_whitespace(bytes, 0);
-    if bytes.get(pos) != Some(&b'{') {
-        return None;
-    }
-    pos = skip_whitespace(bytes, pos + 1);
-    if !text[pos..].starts_with("\"records\"") {
-        return None;
-    }
-    pos = skip_whitespace(bytes, pos + "\"records\"".len());
-    if bytes.get(pos) != Some(&b':') {
-        return None;
-    }
-    pos = skip_whitespace(bytes, pos + 1);
-    (bytes.get(pos) == Some(&b'[')).then_some(pos)
-}
-
-/// Reads one JSON value at `pos`: its text and where it ends.
-fn value_at(text: &str, pos: usize) -> Result<(&str, usize), serde_json::Error> {
-    let mut stream = serde_json::Deserializer::from_str(&text[pos..]).into_iter::<&RawValue>();
-    match stream.next() {
-        Some(Ok(value)) => Ok((value.get(), pos + stream.byte_offset())),
-        Some(Err(e)) => Err(e),
-        None => Err(serde::de::Error::custom("expected a JSON value")),
-    }
-}
-
-/// Cuts a JSON document into records. Stops at the first damage, which
-/// becomes the last item (a truncated blob or export loses only the cut record).
+/// Cuts a whole JSON document into records (see [`split`]).
 pub fn split_document(text: &str) -> Vec<DocumentItem<'_>> {
-    let bytes = text.as_bytes();
-    let mut items = Vec::new();
-    let mut pos = skip_whitespace(bytes, 0);
-    while pos < bytes.len() {
-        let container_start = match bytes[pos] {
-            b'[' => Some((pos, SourceFormat::JsonArray)),
-            b'{' => envelope_array_start(&text[pos..])
-                .map(|open| (pos + open, SourceFormat::RecordsEnvelope)),
-            _ => None,
-        };
-        let next = match container_start {
-            Some((open, format)) => split_array(text, open, format, &mut items),
-            None => match value_at(text, pos) {
-                Ok((json, end)) => {
-                    items.push(DocumentItem {
-                        offset: pos,
-                        format: None,
-                        content: Ok(json),
-                    });
-                    Some(end)
-                }
-                Err(e) => {
-                    items.push(DocumentItem {
-                        offset: pos,
-                        format: None,
-                        content: Err(json_error(e)),
-                    });
-                    None
-                }
-            },
-        };
-        let Some(next) = next else { break };
-        pos = skip_whitespace(bytes, next);
-        // A comma between top-level values is not JSON, but some tools write it.
-        if bytes.get(pos) == Some(&b',') {
-            pos = skip_whitespace(bytes, pos + 1);
-        }
-    }
-    items
-}
-
-/// Adds the items of the array opening at `open`; returns the offset after
-/// the enclosing value (the `]`, or the `}` of an envelope), or `None` on damage.
-fn split_array<'t>(
-    text: &'t str,
-    open: usize,
-    format: SourceFormat,
-    items: &mut Vec<DocumentItem<'t>>,
-) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut pos = open + 1;
-    loop {
-        pos = skip_whitespace(bytes, pos);
-        match bytes.get(pos) {
-            None => {
-                items.push(DocumentItem {
-                    offset: pos,
-                    format: Some(format),
-                    content: Err((
-                        RejectReason::TruncatedRecord,
-                        "the document ends before its array is closed".into(),
-                    )),
-                });
-                return None;
-            }
-            Some(b']') => {
-                pos += 1;
-                break;
-            }
-            Some(b',') => {
-                pos += 1;
-                continue;
-            }
-            Some(_) => match value_at(text, pos) {
-                Ok((json, end)) => {
-                    items.push(DocumentItem {
-                        offset: pos,
-                        format: Some(format),
-                        content: Ok(json),
-                    });
-                    pos = end;
-                }
-                Err(e) => {
-                    items.push(DocumentItem {
-                        offset: pos,
-                        format: Some(format),
-                        content: Err(json_error(e)),
-                    });
-                    return None;
-                }
-            },
-        }
-    }
-    if format == SourceFormat::RecordsEnvelope {
-        pos = skip_whitespace(bytes, pos);
-        if bytes.get(pos) != Some(&b'}') {
-            items.push(DocumentItem {
-                offset: pos,
-                format: Some(format),
-                content: Err((
-                    RejectReason::InvalidJson,
-                    "expected `}` after the records array".into(),
-                )),
-            });
-            return None;
-        }
-        pos += 1;
-    }
-    Some(pos)
+    split::split_document(text.as_bytes())
 }
 
 #[cfg(test)]

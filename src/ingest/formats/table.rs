@@ -25,7 +25,64 @@ pub enum Table {
 #[derive(Debug, Default)]
 pub struct Row<'a> {
     fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// Columns whose JSON value was a non-empty object or array.
+    nested: Vec<Cow<'a, str>>,
 }
+
+/// Columns each table's rows are read from as scalars (besides the
+/// AzureDiagnostics property and claim columns, matched by prefix): an
+/// object or array there is a field kvaudit cannot read.
+const AZURE_DIAGNOSTICS_SCALARS: [&str; 14] = [
+    "TimeGenerated",
+    "Category",
+    "ResourceId",
+    "_ResourceId",
+    "Resource",
+    "ResourceProvider",
+    "OperationName",
+    "OperationVersion",
+    "ResultType",
+    "ResultSignature",
+    "ResultDescription",
+    "DurationMs",
+    "CallerIPAddress",
+    "CorrelationId",
+];
+const AZURE_DIAGNOSTICS_PROPERTIES: [&str; 10] = [
+    "clientInfo",
+    "id",
+    "requestUri",
+    "httpStatusCode",
+    "isAccessPolicyMatch",
+    "isRbacAuthorized",
+    "appliedAssignmentId",
+    "tlsVersion",
+    "algorithm",
+    "eventGridEventProperties_data_EXP",
+];
+const AZKV_AUDIT_LOGS_SCALARS: [&str; 21] = [
+    "TimeGenerated",
+    "Category",
+    "_ResourceId",
+    "ResourceId",
+    "OperationName",
+    "OperationVersion",
+    "ResultType",
+    "ResultSignature",
+    "ResultDescription",
+    "DurationMs",
+    "CallerIpAddress",
+    "CallerIPAddress",
+    "CorrelationId",
+    "ClientInfo",
+    "Id",
+    "RequestUri",
+    "HttpStatusCode",
+    "IsAccessPolicyMatch",
+    "IsRbacAuthorized",
+    "AppliedAssignmentId",
+    "Tlsversion",
+];
 
 /// Type suffixes AzureDiagnostics appends to property columns. The suffix is
 /// fixed when a workspace first sees a field, so any of them may appear.
@@ -55,6 +112,11 @@ impl<'a> Row<'a> {
             } else if text == "null" {
                 continue;
             } else {
+                if (text.starts_with('{') && text != "{}")
+                    || (text.starts_with('[') && text != "[]")
+                {
+                    row.nested.push(Cow::Owned(name.clone()));
+                }
                 Cow::Borrowed(text)
             };
             row.push(Cow::Owned(name), value);
@@ -109,7 +171,40 @@ impl<'a> Row<'a> {
         })
     }
 
+    /// The first column read as a scalar that holds an object or array.
+    fn nested_scalar(&self, table: Table) -> Option<&str> {
+        self.nested
+            .iter()
+            .map(|n| n.as_ref())
+            .find(|name| match table {
+                Table::AzureDiagnostics => {
+                    AZURE_DIAGNOSTICS_SCALARS.contains(name)
+                        || name.strip_prefix("identity_claim_").is_some_and(|claim| {
+                            let claim = TYPE_SUFFIXES
+                                .iter()
+                                .find_map(|s| claim.strip_suffix(s))
+                                .unwrap_or(claim);
+                            claim_slot(&mut Claims::default(), claim).is_some()
+                        })
+                        || AZURE_DIAGNOSTICS_PROPERTIES.iter().any(|base| {
+                            name.strip_prefix(base)
+                                .is_some_and(|suffix| TYPE_SUFFIXES.contains(&suffix))
+                        })
+                }
+                Table::AzkvAuditLogs => {
+                    AZKV_AUDIT_LOGS_SCALARS.contains(name)
+                        || ["TlsVersion", "Algorithm"].contains(name)
+                }
+            })
+    }
+
     pub fn normalise(&self, table: Table) -> Result<Event<'a>, Rejected> {
+        if let Some(column) = self.nested_scalar(table) {
+            return Err((
+                RejectReason::InvalidField,
+                format!("field `{column}`: an object or array where a single value belongs"),
+            ));
+        }
         match table {
             Table::AzureDiagnostics => self.azure_diagnostics(),
             Table::AzkvAuditLogs => self.azkv_audit_logs(),
@@ -202,30 +297,40 @@ impl<'a> Row<'a> {
                 .iter()
                 .find_map(|s| claim.strip_suffix(s))
                 .unwrap_or(claim);
-            let slot = match claim {
-                "oid" => &mut claims.oid,
-                "http_schemas_microsoft_com_identity_claims_objectidentifier" => {
-                    &mut claims.object_identifier
-                }
-                "appid" => &mut claims.appid,
-                "azp" => &mut claims.azp,
-                "appidacr" => &mut claims.appidacr,
-                "azpacr" => &mut claims.azpacr,
-                "upn" => &mut claims.upn,
-                "http_schemas_xmlsoap_org_ws_2005_05_identity_claims_upn" => &mut claims.upn_uri,
-                "unique_name" => &mut claims.unique_name,
-                "http_schemas_xmlsoap_org_ws_2005_05_identity_claims_name" => &mut claims.name_uri,
-                "idtyp" => &mut claims.idtyp,
-                "xms_mirid" => &mut claims.xms_mirid,
-                "tid" => &mut claims.tid,
-                "http_schemas_microsoft_com_identity_claims_tenantid" => &mut claims.tenant_id_uri,
-                "scp" | "http_schemas_microsoft_com_identity_claims_scope" => &mut claims.scp,
-                _ => continue,
+            let Some(slot) = claim_slot(&mut claims, claim) else {
+                continue;
             };
             *slot = Some(value.clone());
         }
         claims
     }
+}
+
+/// The claim an `identity_claim_<claim>` column fills, if kvaudit reads it.
+fn claim_slot<'c, 'a>(
+    claims: &'c mut Claims<'a>,
+    claim: &str,
+) -> Option<&'c mut Option<Cow<'a, str>>> {
+    Some(match claim {
+        "oid" => &mut claims.oid,
+        "http_schemas_microsoft_com_identity_claims_objectidentifier" => {
+            &mut claims.object_identifier
+        }
+        "appid" => &mut claims.appid,
+        "azp" => &mut claims.azp,
+        "appidacr" => &mut claims.appidacr,
+        "azpacr" => &mut claims.azpacr,
+        "upn" => &mut claims.upn,
+        "http_schemas_xmlsoap_org_ws_2005_05_identity_claims_upn" => &mut claims.upn_uri,
+        "unique_name" => &mut claims.unique_name,
+        "http_schemas_xmlsoap_org_ws_2005_05_identity_claims_name" => &mut claims.name_uri,
+        "idtyp" => &mut claims.idtyp,
+        "xms_mirid" => &mut claims.xms_mirid,
+        "tid" => &mut claims.tid,
+        "http_schemas_microsoft_com_identity_claims_tenantid" => &mut claims.tenant_id_uri,
+        "scp" | "http_schemas_microsoft_com_identity_claims_scope" => &mut claims.scp,
+        _ => return None,
+    })
 }
 
 /// `data.EXP` of an `EventGridEventProperties` dynamic value (JSON text).

@@ -1,0 +1,549 @@
+//! No record lost, none counted twice: damaged, cut, piped, linked, grown,
+//! implausible and oversized inputs, each built here, with the exact counts
+//! (records read, analysed, rejected by reason) they must give; and a
+//! property test of the reader and the format detector over random damage.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{audit, kvaudit, rejection_counts, rejection_locations};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::{Value, json};
+
+/// A valid raw AuditEvent record, the `i`-th of a day (one a second).
+fn record(i: usize) -> Value {
+    json!({
+        "time": format!("2026-11-20T{:02}:{:02}:{:02}.000Z", (i / 3600) % 24, (i / 60) % 60, i % 60),
+        "resourceId": "/SUBSCRIPTIONS/6F1A2B3C-4D5E-4F60-8A7B-9C0D1E2F3A4B/RESOURCEGROUPS/RG-WEB/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV-WEB",
+        "operationName": "SecretGet",
+        "operationVersion": "7.4",
+        "category": "AuditEvent",
+        "resultType": "Success",
+        "resultSignature": "OK",
+        "durationMs": "12",
+        "callerIpAddress": "10.0.0.4",
+        "correlationId": format!("00000000-0000-0000-0000-{i:012}"),
+        "identity": {"claim": {"oid": "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "appid": "9a8b7c6d-5e4f-4321-9876-543210fedcba",
+                               "appidacr": "1", "idtyp": "app", "xms_az_nwperimid": []}},
+        "properties": {"httpStatusCode": 200, "tlsVersion": "TLS1_2",
+                       "requestUri": "https://kv-web.vault.azure.net/secrets/db/?api-version=7.4",
+                       "id": "https://kv-web.vault.azure.net/secrets/db/0123456789abcdef0123456789abcdef"}
+    })
+}
+
+fn line(i: usize) -> String {
+    record(i).to_string()
+}
+
+fn json_lines(n: usize) -> String {
+    (0..n).map(|i| line(i) + "\n").collect()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// (read, analysed, rejections by reason) of a summary; read == analysed + rejected is checked.
+fn counts(summary: &Value) -> (u64, u64, Vec<(String, u64)>) {
+    let read = summary["records_read"].as_u64().unwrap();
+    let analysed = summary["records_analyzed"].as_u64().unwrap();
+    let rejected = summary["records_rejected"].as_u64().unwrap();
+    assert_eq!(read, analysed + rejected, "{summary}");
+    (read, analysed, rejection_counts(summary))
+}
+
+fn reasons(list: &[(&str, u64)]) -> Vec<(String, u64)> {
+    list.iter().map(|(r, c)| ((*r).to_owned(), *c)).collect()
+}
+
+/// Every example text of a summary's rejections.
+fn examples(summary: &Value) -> Vec<String> {
+    summary["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["examples"].as_array().unwrap().iter())
+        .map(|e| e.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset].matches('\n').count() + 1
+}
+
+// 1. A damaged record inside a JSON document loses only itself.
+
+#[test]
+fn a_broken_record_in_a_pretty_array_is_the_only_one_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<String> = (0..1000)
+        .map(|i| {
+            let pretty = serde_json::to_string_pretty(&record(i)).unwrap();
+            pretty
+                .lines()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let mut text = format!("[\n{}\n]\n", records.join(",\n"));
+    // Record 500 loses the comma after its operation name.
+    let start = text.find(&records[499]).unwrap();
+    let at = start + records[499].find("\"SecretGet\",").unwrap() + "\"SecretGet\"".len();
+    text.remove(at);
+    let file = write(dir.path(), "export.json", text.as_bytes());
+    let (code, out, summary) = audit(&[&file]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        counts(&summary),
+        (1000, 999, reasons(&[("invalid-json", 1)]))
+    );
+    assert_eq!(
+        rejection_locations(&summary),
+        [format!("{file}:{}", line_of(&text, start))]
+    );
+}
+
+#[test]
+fn a_broken_record_in_a_compact_array_is_the_only_one_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..1000).map(line).collect();
+    let mut text = format!("[{}]\n", lines.join(",\n"));
+    // A byte flipped in record 500: a quote becomes `#`.
+    let start = text.find(&lines[499]).unwrap();
+    let at = start + lines[499].find("\"resultType\"").unwrap();
+    text.replace_range(at..at + 1, "#");
+    let file = write(dir.path(), "export.json", text.as_bytes());
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (1000, 999, reasons(&[("invalid-json", 1)]))
+    );
+    assert_eq!(rejection_locations(&summary), [format!("{file}:500")]);
+}
+
+#[test]
+fn invalid_utf8_inside_an_array_loses_only_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..200).map(line).collect();
+    // One line, as some exporters write arrays.
+    let text = format!("[{}]", lines.join(","));
+    let mut bytes = text.into_bytes();
+    let at = lines[..99].iter().map(|l| l.len() + 1).sum::<usize>()
+        + 1
+        + lines[99].find("10.0.0.4").unwrap();
+    bytes[at] = 0xff;
+    let file = write(dir.path(), "export.json", &bytes);
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (200, 199, reasons(&[("invalid-utf8", 1)]))
+    );
+}
+
+#[test]
+fn a_broken_record_in_an_event_hub_batch_loses_only_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = |from: usize| {
+        let records: Vec<String> = (from..from + 100).map(line).collect();
+        format!("{{\"records\":[{}]}}", records.join(","))
+    };
+    let mut second = batch(100);
+    // Record 42 of the second batch: a quote lost.
+    let record = line(141);
+    let start = second.find(&record).unwrap();
+    let at = start + record.find(":\"Success\"").unwrap() + 1;
+    second.remove(at);
+    let text = format!("{}\n{second}\n{}\n", batch(0), batch(200));
+    let file = write(dir.path(), "eventhub.json", text.as_bytes());
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (300, 299, reasons(&[("invalid-json", 1)]))
+    );
+    assert_eq!(rejection_locations(&summary), [format!("{file}:2")]);
+    // Invalid UTF-8 in a batch line too.
+    let mut bytes = text.replace(&second, &batch(100)).into_bytes();
+    let at = bytes.iter().position(|&b| b == b'\n').unwrap() + 500;
+    bytes[at] = 0xfe;
+    let file = write(dir.path(), "eventhub-utf8.json", &bytes);
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (300, 299, reasons(&[("invalid-utf8", 1)]))
+    );
+}
+
+// 2. JSON Lines whose first line was cut are still JSON Lines.
+
+#[test]
+fn json_lines_with_a_cut_first_line_lose_only_that_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = json_lines(100);
+    for cut_after in ["\"xms_az_nwperimid\":[", "\"claim\":"] {
+        let first_end = text.find('\n').unwrap();
+        let cut = text.find(cut_after).unwrap() + cut_after.len();
+        assert!(cut < first_end);
+        let damaged = format!("{}{}", &text[..cut], &text[first_end..]);
+        let file = write(dir.path(), "PT1H.json", damaged.as_bytes());
+        let (_, _, summary) = audit(&[&file]);
+        assert_eq!(
+            counts(&summary),
+            (100, 99, reasons(&[("truncated-record", 1)])),
+            "cut after {cut_after}"
+        );
+        assert_eq!(rejection_locations(&summary), [format!("{file}:1")]);
+        assert_eq!(summary["inputs"][0]["layout"], "json-lines");
+    }
+}
+
+// 3. Pipes and FIFOs are read once, whole.
+
+fn fifo(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+/// Audits `path` while a thread writes `bytes` into it; fails rather than hang.
+fn audit_fifo(path: &Path, bytes: Vec<u8>) -> Value {
+    let writer = {
+        let path = path.to_owned();
+        std::thread::spawn(move || {
+            // A reader that opened the FIFO twice closes it early: the write fails.
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(&bytes));
+        })
+    };
+    let out = tempfile::tempdir().unwrap();
+    let output = kvaudit()
+        .arg("audit")
+        .arg(path)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(out.path())
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    writer.join().unwrap();
+    serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn a_fifo_is_read_once_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fifo(dir.path(), "logs");
+    let summary = audit_fifo(&path, json_lines(500).into_bytes());
+    assert_eq!(counts(&summary), (500, 500, vec![]));
+    // The same through gzip, as `<(zcat logs.gz)` would not need.
+    let path = fifo(dir.path(), "logs-gz");
+    let summary = audit_fifo(&path, gzip(json_lines(500).as_bytes()));
+    assert_eq!(counts(&summary), (500, 500, vec![]));
+}
+
+#[test]
+fn parquet_through_a_fifo_and_standard_input() {
+    use indicatif::ProgressBar;
+    use kvaudit::ingest::{self, Input};
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = write(dir.path(), "PT1H.json", json_lines(50).as_bytes());
+    let mut events = ingest::ingest(&[Input::File(jsonl.into())], &ProgressBar::hidden())
+        .unwrap()
+        .events;
+    let parquet = dir.path().join("pull.parquet");
+    ingest::parquet::write(&mut events, None, &parquet).unwrap();
+    let bytes = std::fs::read(&parquet).unwrap();
+
+    let path = fifo(dir.path(), "pull");
+    let summary = audit_fifo(&path, bytes.clone());
+    assert_eq!(counts(&summary), (50, 50, vec![]));
+    assert_eq!(summary["inputs"][0]["layout"], "parquet");
+
+    let out = tempfile::tempdir().unwrap();
+    kvaudit()
+        .args(["audit", "-", "--quiet", "--out"])
+        .arg(out.path())
+        .write_stdin(bytes)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(counts(&summary), (50, 50, vec![]));
+}
+
+// 5 and 6. The scheduled job: cut records resume whole, files are keyed canonically.
+
+struct Job {
+    dir: tempfile::TempDir,
+}
+
+impl Job {
+    fn new() -> Job {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("kvaudit.toml"),
+            "state = \"state\"\nout = \"reports/current\"\nformat = [\"json\"]\nquiet = true\n[sources]\npaths = [\"feed/\"]\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("feed")).unwrap();
+        Job { dir }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Runs with `--config <config>` from the job's folder; returns the summary.
+    fn run_as(&self, config: &str) -> Value {
+        let output = kvaudit()
+            .current_dir(self.dir.path())
+            .args(["run", "--config", config])
+            .timeout(Duration::from_secs(300))
+            .output()
+            .unwrap();
+        let code = output.status.code().unwrap_or(-1);
+        assert!(code == 0 || code == 1, "{output:?}");
+        let reports = self.path("reports/current");
+        let summary =
+            serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
+                .unwrap();
+        std::fs::remove_dir_all(reports).unwrap();
+        summary
+    }
+
+    fn run(&self) -> Value {
+        self.run_as(&self.path("kvaudit.toml").display().to_string())
+    }
+
+    fn manifest(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.path("state/manifest.json")).unwrap())
+            .unwrap()
+    }
+
+    fn append(&self, relative: &str, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.path(relative))
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+}
+
+#[test]
+fn a_blob_cut_mid_record_is_read_on_from_the_cut_record() {
+    let job = Job::new();
+    let fourth = line(3);
+    let (head, tail) = fourth.split_at(fourth.len() / 2);
+    write(
+        &job.path("feed"),
+        "PT1H.json",
+        format!("{}{head}", json_lines(3)).as_bytes(),
+    );
+    let first = job.run();
+    assert_eq!(counts(&first), (4, 3, reasons(&[("truncated-record", 1)])));
+
+    // The writer finishes the record and adds two more.
+    job.append(
+        "feed/PT1H.json",
+        &format!("{tail}\n{}\n{}\n", line(4), line(5)),
+    );
+    let second = job.run();
+    assert_eq!(counts(&second), (3, 3, vec![]));
+
+    let third = job.run();
+    assert_eq!(counts(&third), (0, 0, vec![]));
+}
+
+#[test]
+fn files_are_remembered_by_their_canonical_path_and_old_keys_migrate() {
+    let job = Job::new();
+    write(&job.path("feed"), "PT1H.json", json_lines(5).as_bytes());
+    let first = job.run_as("kvaudit.toml");
+    assert_eq!(counts(&first), (5, 5, vec![]));
+    let second = job.run_as("./kvaudit.toml");
+    assert_eq!(
+        counts(&second),
+        (0, 0, vec![]),
+        "read again under another spelling"
+    );
+    let canonical = std::fs::canonicalize(job.path("feed"))
+        .unwrap()
+        .join("PT1H.json")
+        .display()
+        .to_string();
+    let keys: Vec<String> = job.manifest()["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, std::slice::from_ref(&canonical));
+
+    // A state written before the fix: keyed by the path as written, even
+    // twice (a run with each spelling).
+    let mut manifest = job.manifest();
+    let mark = manifest["files"][&canonical].clone();
+    manifest["files"] = json!({"feed/PT1H.json": mark, "./feed/PT1H.json": mark});
+    std::fs::write(
+        job.path("state/manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    job.append("feed/PT1H.json", &format!("{}\n", line(5)));
+    let third = job.run_as("./kvaudit.toml");
+    assert_eq!(counts(&third), (1, 1, vec![]), "only the new line");
+    let keys: Vec<String> = job.manifest()["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, [canonical]);
+}
+
+// 11. No record larger than the limit is held; memory stays bounded.
+
+#[test]
+fn a_line_over_the_limit_is_one_rejection() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = format!("{{\"time\":\"{}\"}}", "a".repeat(17 << 20));
+    let text = format!("{}\n{huge}\n{}\n", line(0), line(1));
+    let file = write(dir.path(), "PT1H.json.gz", &gzip(text.as_bytes()));
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (3, 2, reasons(&[("record-too-large", 1)]))
+    );
+    assert_eq!(rejection_locations(&summary), [format!("{file}:2")]);
+
+    // The same inside a document.
+    let text = format!("[{},\n{huge},\n{}]\n", line(0), line(1));
+    let file = write(dir.path(), "export.json.gz", &gzip(text.as_bytes()));
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (3, 2, reasons(&[("record-too-large", 1)]))
+    );
+}
+
+/// The ingest stage's peak RSS, from `--timings`.
+fn ingest_peak_mb(file: &str) -> (u64, Value) {
+    let out = tempfile::tempdir().unwrap();
+    let output = kvaudit()
+        .args(["audit", file, "--timings", "--format", "json", "--out"])
+        .arg(out.path())
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let peak = stderr
+        .lines()
+        .find(|l| l.contains("timing ingest"))
+        .and_then(|l| l.split("peak-rss ").nth(1))
+        .and_then(|mb| mb.trim_end_matches("MB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ingest timing in {stderr}"));
+    let summary =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    (peak, summary)
+}
+
+#[test]
+fn a_gzip_bomb_of_one_endless_line_does_not_grow_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (baseline, _) = ingest_peak_mb(&write(dir.path(), "small.json", json_lines(3).as_bytes()));
+    for (name, start) in [
+        ("bomb.json.gz", "{\"time\":\""),
+        ("bomb-array.json.gz", "[{\"time\":\""),
+    ] {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(start.as_bytes()).unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..384 {
+            encoder.write_all(&chunk).unwrap();
+        }
+        let file = write(dir.path(), name, &encoder.finish().unwrap());
+        let (peak, summary) = ingest_peak_mb(&file);
+        assert_eq!(
+            counts(&summary),
+            (1, 0, reasons(&[("record-too-large", 1)])),
+            "{name}"
+        );
+        // 384 MiB decompressed; the limit (16 MiB) and a block (16 MiB) may be held.
+        assert!(
+            peak < baseline + 100,
+            "{name}: ingest peak {peak} MB, {baseline} MB for a small file"
+        );
+    }
+}
+
+// 12. Wrong-typed fields are rejected, naming the field; a broken line is one rejection.
+
+#[test]
+fn a_field_of_the_wrong_type_rejects_its_record_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<Value> = (0..5).map(record).collect();
+    lines[1]["durationMs"] = json!({"value": 12});
+    lines[2]["callerIpAddress"] = json!(["10.0.0.4"]);
+    lines[3]["properties"]["httpStatusCode"] = json!("two hundred");
+    let text: String = lines.iter().map(|l| l.to_string() + "\n").collect();
+    let file = write(dir.path(), "PT1H.json", text.as_bytes());
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(counts(&summary), (5, 2, reasons(&[("invalid-field", 3)])));
+    let examples = examples(&summary);
+    for (line, field) in [
+        (2, "durationMs"),
+        (3, "callerIpAddress"),
+        (4, "httpStatusCode"),
+    ] {
+        assert!(
+            examples
+                .iter()
+                .any(|e| e.contains(&format!(":{line}:")) && e.contains(field)),
+            "{field}: {examples:?}"
+        );
+    }
+}
+
+#[test]
+fn a_broken_line_is_one_rejection() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "cut.json", b"[1,2\n");
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (1, 0, reasons(&[("truncated-record", 1)]))
+    );
+    // Within JSON Lines: a line of three broken values counts once.
+    let file = write(
+        dir.path(),
+        "PT1H.json",
+        format!("{}\n[1,2 3\n{}\n", line(0), line(1)).as_bytes(),
+    );
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(counts(&summary), (3, 2, reasons(&[("invalid-json", 1)])));
+}
