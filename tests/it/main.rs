@@ -30,4 +30,5 @@ mod logging;
 mod policy_engine;
 mod pull_bench;
 mod rates;
+mod record_loss;
 mod report_browser;

@@ -3,13 +3,12 @@
 //! (records read, analysed, rejected by reason) they must give; and a
 //! property test of the reader and the format detector over random damage.
 
-mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{audit, kvaudit, rejection_counts, rejection_locations};
+use crate::common::{audit, kvaudit, rejection_counts, rejection_locations};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
