@@ -27,6 +27,12 @@ pub enum Input {
         first_line: u32,
     },
     Stdin,
+    /// Records already in memory, under a name their rejections carry (a
+    /// policy test case's records).
+    Memory {
+        name: String,
+        bytes: std::sync::Arc<[u8]>,
+    },
 }
 
 impl Input {
@@ -35,6 +41,7 @@ impl Input {
         match self {
             Input::File(path) | Input::Range { path, .. } => path.display().to_string(),
             Input::Stdin => "-".to_owned(),
+            Input::Memory { name, .. } => name.clone(),
         }
     }
 
@@ -57,6 +64,7 @@ impl Input {
             Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
             Input::Range { start, end, .. } => Some(end.saturating_sub(*start)),
             Input::Stdin => None,
+            Input::Memory { bytes, .. } => Some(bytes.len() as u64),
         }
     }
 
@@ -72,6 +80,7 @@ impl Input {
                 Box::new(file.take(end.saturating_sub(*start)))
             }
             Input::Stdin => Box::new(io::stdin()),
+            Input::Memory { bytes, .. } => Box::new(io::Cursor::new(bytes.clone())),
         };
         Ok(Box::new(CountingReader { inner, progress }))
     }

@@ -129,6 +129,15 @@ fn open(input: &Input, progress: &ProgressBar) -> io::Result<Opened> {
             };
             (got, rest)
         }
+        Input::Memory { bytes, .. } => {
+            let mut memory = io::Cursor::new(bytes.clone());
+            let got = read_up_to(&mut memory, &mut magic)?;
+            if got == 4 && &magic == parquet::MAGIC {
+                progress.inc(bytes.len() as u64);
+                return Ok(Opened::Parquet(ParquetInput::Bytes(bytes.to_vec())));
+            }
+            (got, Box::new(memory))
+        }
         Input::Stdin => {
             let mut stdin = io::stdin();
             let got = read_up_to(&mut stdin, &mut magic)?;

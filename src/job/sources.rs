@@ -204,7 +204,7 @@ impl FilePlan {
                 Input::Range {
                     path, start, end, ..
                 } => (path, *start, *end),
-                Input::Stdin => continue,
+                Input::Stdin | Input::Memory { .. } => continue,
             };
             let name = input.name();
             let key = key_of(path);

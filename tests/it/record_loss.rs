@@ -3,7 +3,6 @@
 //! (records read, analysed, rejected by reason) they must give; and a
 //! property test of the reader and the format detector over random damage.
 
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -328,26 +328,18 @@ pub fn test_files_in(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// A case's raw records, read by ingest as JSON lines (no file written).
 fn ingest_records(records: &[Value], name: &str) -> anyhow::Result<DataFrame> {
-    use std::io::Write;
-    let dir = std::env::temp_dir().join(format!("kvaudit-policy-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let safe: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let path = dir.join(format!("{safe}.json"));
-    {
-        let mut file = std::fs::File::create(&path)?;
-        for r in records {
-            writeln!(file, "{}", serde_json::to_string(r)?)?;
-        }
+    let mut lines = String::new();
+    for r in records {
+        lines.push_str(&serde_json::to_string(r)?);
+        lines.push('\n');
     }
-    let input = crate::ingest::Input::File(path.clone());
-    let ingested = crate::ingest::ingest(&[input], &ProgressBar::hidden());
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_dir(&dir);
-    let ingested = ingested?;
+    let input = crate::ingest::Input::Memory {
+        name: name.to_owned(),
+        bytes: lines.into_bytes().into(),
+    };
+    let ingested = crate::ingest::ingest(&[input], &ProgressBar::hidden())?;
     if !ingested.rejections.is_empty() {
         bail!(
             "{} record(s) of the case were rejected by ingest",
