@@ -424,6 +424,78 @@ fn files_are_remembered_by_their_canonical_path_and_old_keys_migrate() {
     assert_eq!(keys, [canonical]);
 }
 
+// 7. Implausible times are rejected, with the value in the message.
+
+#[test]
+fn times_before_key_vault_or_after_the_run_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = (0..1000).map(line).collect();
+    lines[10] = lines[10].replace("2026-11-20T00:00:10.000Z", "1900-01-01T00:00:00Z");
+    lines[20] = lines[20].replace("2026-11-20T00:00:20.000Z", "2262-04-11T00:00:00Z");
+    let file = write(
+        dir.path(),
+        "PT1H.json",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (1000, 998, reasons(&[("implausible-time", 2)]))
+    );
+    let examples = examples(&summary);
+    assert!(
+        examples
+            .iter()
+            .any(|e| e.contains(":11:") && e.contains("1900-01-01")),
+        "{examples:?}"
+    );
+    assert!(
+        examples
+            .iter()
+            .any(|e| e.contains(":21:") && e.contains("2262-04-11")),
+        "{examples:?}"
+    );
+    assert_eq!(summary["time_from"], "2026-11-20T00:00:00.000000Z");
+}
+
+#[test]
+fn a_record_dated_a_year_ahead_leaves_the_jobs_history_alone() {
+    let job = Job::new();
+    let days: String = (18..=20)
+        .flat_map(|day| {
+            (0..5).map(move |i| line(i).replace("2026-11-20", &format!("2026-11-{day}")) + "\n")
+        })
+        .collect();
+    write(&job.path("feed"), "days.json", days.as_bytes());
+    let first = job.run();
+    assert_eq!(counts(&first), (15, 15, vec![]));
+    let history = |m: &Value| -> Vec<String> {
+        m["documents"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("events"))
+            .cloned()
+            .collect()
+    };
+    let before = history(&job.manifest());
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    let ahead = chrono::Utc::now() + chrono::Duration::days(365);
+    let future = line(0).replace(
+        "2026-11-20T00:00:00.000Z",
+        &ahead.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    );
+    write(
+        &job.path("feed"),
+        "future.json",
+        format!("{future}\n").as_bytes(),
+    );
+    let second = job.run();
+    assert_eq!(counts(&second), (1, 0, reasons(&[("implausible-time", 1)])));
+    assert_eq!(history(&job.manifest()), before);
+}
+
 // 11. No record larger than the limit is held; memory stays bounded.
 
 #[test]
