@@ -294,6 +294,33 @@ fn parquet_through_a_fifo_and_standard_input() {
     assert_eq!(counts(&summary), (50, 50, vec![]));
 }
 
+// 4. Symbolic links in a walked folder are followed, or named when they cannot be.
+
+#[test]
+fn symlinks_in_a_folder_are_followed_and_loops_named() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    write(&logs, "a/PT1H.json", json_lines(2).as_bytes());
+    let outside = write(dir.path(), "elsewhere/blob.json", json_lines(3).as_bytes());
+    symlink(&outside, logs.join("linked.json")).unwrap();
+    symlink(logs.join("a/PT1H.json"), logs.join("same-as-a.json")).unwrap();
+    symlink(dir.path().join("elsewhere"), logs.join("more")).unwrap();
+    symlink(&logs, logs.join("a/loop")).unwrap();
+    symlink(dir.path().join("nothing.json"), logs.join("broken.json")).unwrap();
+
+    let (code, text, summary) = audit(&[logs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    // a/PT1H.json and the file outside, each once, however many links lead there.
+    assert_eq!(counts(&summary), (5, 5, vec![]));
+    assert_eq!(summary["inputs"].as_array().unwrap().len(), 2, "{summary}");
+    assert!(text.contains("a/loop") && text.contains("loop"), "{text}");
+    assert!(
+        text.contains("broken.json") && text.contains("does not exist"),
+        "{text}"
+    );
+}
+
 // 5 and 6. The scheduled job: cut records resume whole, files are keyed canonically.
 
 struct Job {
