@@ -523,6 +523,47 @@ fn a_record_dated_a_year_ahead_leaves_the_jobs_history_alone() {
     assert_eq!(history(&job.manifest()), before);
 }
 
+// 9. An inventory field kvaudit cannot read is an error naming the file and item.
+
+#[test]
+fn wrong_typed_inventory_fields_are_errors_naming_the_file_and_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = write(dir.path(), "PT1H.json", json_lines(3).as_bytes());
+    let vault = json!({
+        "id": "/subscriptions/6f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/rg-web/providers/Microsoft.KeyVault/vaults/kv-web",
+        "name": "kv-web", "type": "Microsoft.KeyVault/vaults",
+        "properties": {"enableRbacAuthorization": false, "accessPolicies": "notalist"}
+    });
+    let assignments = json!([{
+        "id": "/x/roleAssignments/1", "type": "Microsoft.Authorization/roleAssignments",
+        "principalId": 12345, "principalType": "User",
+        "roleDefinitionId": "/r/00482a5a-887f-4fb3-b363-3b7fe8e74483", "scope": "/subscriptions/s"
+    }]);
+    for (name, content, expected) in [
+        (
+            "show.json",
+            vault,
+            "`properties.accessPolicies` is a string",
+        ),
+        (
+            "roles.json",
+            assignments,
+            "(item 1 of the array): `principalId` is a number",
+        ),
+    ] {
+        let inventory = write(dir.path(), name, content.to_string().as_bytes());
+        let output = kvaudit()
+            .args(["audit", &logs, "--inventory", &inventory, "--out"])
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&inventory), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
+
 // 11. No record larger than the limit is held; memory stays bounded.
 
 #[test]
