@@ -122,14 +122,60 @@ fn has_log_extension(path: &Path) -> bool {
         .is_some_and(|e| LOG_EXTENSIONS.iter().any(|l| e.eq_ignore_ascii_case(l)))
 }
 
+/// Adds the log files under `dir`. Symbolic links are followed, to files
+/// and to folders alike; a link that leads back into the walk (a loop) or
+/// to nothing is skipped with a warning naming it, never silently.
 fn walk(dir: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry.with_context(|| format!("cannot walk {}", dir.display()))?;
-        if entry.file_type().is_file() && has_log_extension(entry.path()) {
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let Some(path) = e.path().map(Path::to_owned) else {
+                    return Err(e).with_context(|| format!("cannot walk {}", dir.display()));
+                };
+                if let Some(ancestor) = e.loop_ancestor() {
+                    tracing::warn!(
+                        "{}: skipped: a symbolic link back to {}, which is already being read (a loop)",
+                        path.display(),
+                        ancestor.display()
+                    );
+                    continue;
+                }
+                if path.is_symlink() && std::fs::metadata(&path).is_err() {
+                    tracing::warn!(
+                        "{}: skipped: a symbolic link to {}, which does not exist",
+                        path.display(),
+                        std::fs::read_link(&path)
+                            .map_or_else(|_| "?".to_owned(), |t| t.display().to_string())
+                    );
+                    continue;
+                }
+                return Err(e).with_context(|| format!("cannot walk {}", dir.display()));
+            }
+        };
+        let path = entry.path();
+        let named_as_log = has_log_extension(path)
+            || (entry.path_is_symlink()
+                && std::fs::canonicalize(path).is_ok_and(|target| has_log_extension(&target)));
+        if entry.file_type().is_file() && named_as_log {
             out.push(Input::File(entry.into_path()));
         }
     }
     Ok(())
+}
+
+/// What makes two inputs the same: a file's canonical path (so `logs/x`,
+/// `./logs/x` and a link to it are read once), else the input itself.
+fn identity(input: &Input) -> Input {
+    match input {
+        Input::File(path) => {
+            Input::File(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()))
+        }
+        other => other.clone(),
+    }
 }
 
 /// Expands command-line paths into inputs, in a stable order.
@@ -165,6 +211,6 @@ pub fn expand(args: &[String]) -> anyhow::Result<Vec<Input>> {
         }
     }
     let mut seen = std::collections::HashSet::new();
-    inputs.retain(|input| seen.insert(input.clone()));
+    inputs.retain(|input| seen.insert(identity(input)));
     Ok(inputs)
 }

@@ -9,7 +9,7 @@ use super::lenient::{is_null_text, parse_bool, parse_integer};
 use super::rejections::RejectReason;
 use super::resource::{ObjectRef, ResourceRef};
 use super::schema::{Cow, Event};
-use super::time::parse_time;
+use super::time::{parse_time, plausible};
 use crate::memo::{Memo, remembered};
 
 /// A record's fields under their meaning, before normalisation.
@@ -148,6 +148,9 @@ impl<'a> RecordFields<'a> {
                 format!("time {time:?} is not a date and time"),
             ));
         };
+        if let Err(why) = plausible(time_ns) {
+            return Err((RejectReason::ImplausibleTime, format!("{why} ({time:?})")));
+        }
 
         let object_uri = clean(self.object_uri);
         let request_uri = clean(self.request_uri);

@@ -79,7 +79,8 @@ pub struct ParquetOutcome {
 
 /// Reads a Parquet file of normalised events. A file that is not one is
 /// rejected whole (one rejection); rows without a time or operation (which
-/// kvaudit never writes) are rejected one by one, located by row number.
+/// kvaudit never writes), or with an implausible time, are rejected one by
+/// one, located by row number.
 pub fn read(input: &Input) -> PolarsResult<ParquetOutcome> {
     let name = input.name();
     let Input::File(path) = input else {
@@ -97,8 +98,10 @@ pub fn read(input: &Input) -> PolarsResult<ParquetOutcome> {
         });
         return Ok(outcome);
     };
+    // The job's own history is read here too: its events were judged
+    // plausible when they were ingested, by the clock of that run.
     match File::open(path) {
-        Ok(file) => read_from(ParquetInput::File(file), &name),
+        Ok(file) => read_opened(ParquetInput::File(file), &name, false),
         Err(e) => read_failed(&name, format!("cannot open: {e}")),
     }
 }
@@ -132,8 +135,13 @@ fn frame_and_pull<R: MmapBytesReader>(reader: R) -> PolarsResult<(DataFrame, Opt
     Ok((reader.finish()?, pull))
 }
 
-/// Reads an opened Parquet input named `name` (see [`read`]).
+/// Reads an opened Parquet input named `name` (see [`read`]); rows with an
+/// implausible time are rejected too.
 pub fn read_from(input: ParquetInput, name: &str) -> PolarsResult<ParquetOutcome> {
+    read_opened(input, name, true)
+}
+
+fn read_opened(input: ParquetInput, name: &str, check_times: bool) -> PolarsResult<ParquetOutcome> {
     let mut outcome = ParquetOutcome {
         frame: None,
         pull: None,
@@ -182,7 +190,7 @@ pub fn read_from(input: ParquetInput, name: &str) -> PolarsResult<ParquetOutcome
         }
     };
     outcome.records = frame.height() as u64;
-    let frame = reject_incomplete_rows(frame, name, &mut outcome.rejections)?;
+    let frame = reject_incomplete_rows(frame, name, check_times, &mut outcome.rejections)?;
     outcome.frame = Some(frame);
     Ok(outcome)
 }
@@ -239,21 +247,44 @@ fn conform(frame: DataFrame) -> Result<DataFrame, String> {
     DataFrame::new(frame.height(), columns).map_err(|e| e.to_string())
 }
 
-/// Drops rows without a time or an operation, recording each as rejected.
+/// Drops rows without a time or an operation, or (`check_times`) with an
+/// implausible time (see [`super::time::plausible`]), recording each as rejected.
 fn reject_incomplete_rows(
     frame: DataFrame,
     file: &str,
+    check_times: bool,
     rejections: &mut RejectionLog,
 ) -> PolarsResult<DataFrame> {
     let time = frame.column("time")?.is_null();
     let operation = frame.column("operation")?.is_null();
-    if !time.any() && !operation.any() {
+    let nanos = frame
+        .column("time")?
+        .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))?
+        .cast(&DataType::Int64)?;
+    let nanos = nanos.i64()?;
+    let implausible: BooleanChunked = nanos
+        .iter()
+        .map(|t| Some(check_times && t.is_some_and(|t| super::time::plausible(t).is_err())))
+        .collect();
+    if !time.any() && !operation.any() && !implausible.any() {
         return Ok(frame);
     }
-    for (row, (no_time, no_operation)) in time.iter().zip(operation.iter()).enumerate() {
-        let (reason, detail) = match (no_time, no_operation) {
-            (Some(true), _) => (RejectReason::MissingTime, "the row has no time"),
-            (_, Some(true)) => (RejectReason::MissingOperation, "the row has no operation"),
+    for (row, ((no_time, no_operation), t)) in time
+        .iter()
+        .zip(operation.iter())
+        .zip(nanos.iter())
+        .enumerate()
+    {
+        let (reason, detail) = match (no_time, no_operation, t) {
+            (Some(true), _, _) => (RejectReason::MissingTime, "the row has no time".to_owned()),
+            (_, Some(true), _) => (
+                RejectReason::MissingOperation,
+                "the row has no operation".to_owned(),
+            ),
+            (_, _, Some(t)) if check_times => match super::time::plausible(t) {
+                Err(why) => (RejectReason::ImplausibleTime, why),
+                Ok(()) => continue,
+            },
             _ => continue,
         };
         rejections.record(Rejection {
@@ -263,7 +294,7 @@ fn reject_incomplete_rows(
             detail: format!("{detail} (line = row number)"),
         });
     }
-    frame.filter(&!(time | operation))
+    frame.filter(&!(time | operation | implausible))
 }
 
 #[cfg(test)]

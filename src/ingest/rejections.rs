@@ -41,6 +41,8 @@ pub enum RejectReason {
     InvalidField,
     /// A line or record longer than [`MAX_RECORD_BYTES`](super::formats::MAX_RECORD_BYTES).
     RecordTooLarge,
+    /// An event time before Key Vault existed or after the run (see [`super::time::plausible`]).
+    ImplausibleTime,
 }
 
 impl RejectReason {
@@ -60,6 +62,7 @@ impl RejectReason {
             Self::MissingOperation => "missing-operation",
             Self::InvalidField => "invalid-field",
             Self::RecordTooLarge => "record-too-large",
+            Self::ImplausibleTime => "implausible-time",
         }
     }
 
@@ -86,6 +89,9 @@ impl RejectReason {
             }
             Self::RecordTooLarge => {
                 "Key Vault records are a few KB; check what wrote the file (a missing newline, another program's data)"
+            }
+            Self::ImplausibleTime => {
+                "the record's time is before Key Vault existed or after this run; check the clock of what wrote it"
             }
         }
     }

@@ -5,7 +5,50 @@
 //! `az` exports write ISO 8601 too; the portal's CSV export writes the US
 //! locale form `1/5/2016, 1:32:01.269 AM`.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+/// The earliest event time kvaudit accepts: 2015-01-01T00:00:00Z. Azure Key
+/// Vault was in preview from January 2015 (generally available in June
+/// 2015), so no Key Vault wrote an audit record before; an earlier time is a
+/// default or a damaged value (`0001-01-01`, `1900-01-01`, the Unix epoch).
+pub const EARLIEST_NS: i64 = 1_420_070_400 * 1_000_000_000;
+
+/// How far after the run's start an event may be dated: one day, for clocks
+/// that are off and exports that misapply a time zone. Later times are
+/// damage (`2262-04-11`, the end of the nanosecond range) or a wrong clock.
+pub const LATEST_AFTER_START_NS: i64 = 86_400 * 1_000_000_000;
+
+/// When this run started reading (the first call), in nanoseconds since the epoch.
+pub fn run_start() -> i64 {
+    static START: OnceLock<i64> = OnceLock::new();
+    *START.get_or_init(|| {
+        chrono::Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or(i64::MAX - LATEST_AFTER_START_NS)
+    })
+}
+
+/// Whether an event time can be that of a Key Vault record read now; if
+/// not, why (the value and the bound it breaks).
+pub fn plausible(nanos: i64) -> Result<(), String> {
+    if nanos < EARLIEST_NS {
+        return Err(format!(
+            "time {} is before 2015-01-01, before Key Vault existed",
+            format_time(nanos)
+        ));
+    }
+    let latest = run_start().saturating_add(LATEST_AFTER_START_NS);
+    if nanos > latest {
+        return Err(format!(
+            "time {} is more than a day after this run started ({})",
+            format_time(nanos),
+            format_time(run_start())
+        ));
+    }
+    Ok(())
+}
 
 /// Parses an event time; `None` when it is not a time kvaudit knows.
 pub fn parse_time(value: &str) -> Option<i64> {
@@ -126,6 +169,18 @@ mod tests {
             parse_time("1/5/2016, 1:32:01.269 PM"),
             parse_time("2016-01-05T13:32:01.269Z")
         );
+    }
+
+    #[test]
+    fn plausible_times_are_those_of_key_vault_and_not_of_the_future() {
+        assert!(plausible(parse_time("2016-01-05T01:32:01Z").unwrap()).is_ok());
+        assert!(plausible(run_start()).is_ok());
+        let early = plausible(parse_time("1900-01-01T00:00:00Z").unwrap()).unwrap_err();
+        assert!(early.contains("1900-01-01T00:00:00"), "{early}");
+        assert!(plausible(EARLIEST_NS - 1).is_err());
+        let late = plausible(parse_time("2262-04-11T00:00:00Z").unwrap()).unwrap_err();
+        assert!(late.contains("2262-04-11"), "{late}");
+        assert!(plausible(run_start() + LATEST_AFTER_START_NS + 1).is_err());
     }
 
     #[test]

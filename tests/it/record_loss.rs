@@ -292,6 +292,33 @@ fn parquet_through_a_fifo_and_standard_input() {
     assert_eq!(counts(&summary), (50, 50, vec![]));
 }
 
+// 4. Symbolic links in a walked folder are followed, or named when they cannot be.
+
+#[test]
+fn symlinks_in_a_folder_are_followed_and_loops_named() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    write(&logs, "a/PT1H.json", json_lines(2).as_bytes());
+    let outside = write(dir.path(), "elsewhere/blob.json", json_lines(3).as_bytes());
+    symlink(&outside, logs.join("linked.json")).unwrap();
+    symlink(logs.join("a/PT1H.json"), logs.join("same-as-a.json")).unwrap();
+    symlink(dir.path().join("elsewhere"), logs.join("more")).unwrap();
+    symlink(&logs, logs.join("a/loop")).unwrap();
+    symlink(dir.path().join("nothing.json"), logs.join("broken.json")).unwrap();
+
+    let (code, text, summary) = audit(&[logs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    // a/PT1H.json and the file outside, each once, however many links lead there.
+    assert_eq!(counts(&summary), (5, 5, vec![]));
+    assert_eq!(summary["inputs"].as_array().unwrap().len(), 2, "{summary}");
+    assert!(text.contains("a/loop") && text.contains("loop"), "{text}");
+    assert!(
+        text.contains("broken.json") && text.contains("does not exist"),
+        "{text}"
+    );
+}
+
 // 5 and 6. The scheduled job: cut records resume whole, files are keyed canonically.
 
 struct Job {
@@ -422,6 +449,119 @@ fn files_are_remembered_by_their_canonical_path_and_old_keys_migrate() {
     assert_eq!(keys, [canonical]);
 }
 
+// 7. Implausible times are rejected, with the value in the message.
+
+#[test]
+fn times_before_key_vault_or_after_the_run_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = (0..1000).map(line).collect();
+    lines[10] = lines[10].replace("2026-11-20T00:00:10.000Z", "1900-01-01T00:00:00Z");
+    lines[20] = lines[20].replace("2026-11-20T00:00:20.000Z", "2262-04-11T00:00:00Z");
+    let file = write(
+        dir.path(),
+        "PT1H.json",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let (_, _, summary) = audit(&[&file]);
+    assert_eq!(
+        counts(&summary),
+        (1000, 998, reasons(&[("implausible-time", 2)]))
+    );
+    let examples = examples(&summary);
+    assert!(
+        examples
+            .iter()
+            .any(|e| e.contains(":11:") && e.contains("1900-01-01")),
+        "{examples:?}"
+    );
+    assert!(
+        examples
+            .iter()
+            .any(|e| e.contains(":21:") && e.contains("2262-04-11")),
+        "{examples:?}"
+    );
+    assert_eq!(summary["time_from"], "2026-11-20T00:00:00.000000Z");
+}
+
+#[test]
+fn a_record_dated_a_year_ahead_leaves_the_jobs_history_alone() {
+    let job = Job::new();
+    let days: String = (18..=20)
+        .flat_map(|day| {
+            (0..5).map(move |i| line(i).replace("2026-11-20", &format!("2026-11-{day}")) + "\n")
+        })
+        .collect();
+    write(&job.path("feed"), "days.json", days.as_bytes());
+    let first = job.run();
+    assert_eq!(counts(&first), (15, 15, vec![]));
+    let history = |m: &Value| -> Vec<String> {
+        m["documents"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("events"))
+            .cloned()
+            .collect()
+    };
+    let before = history(&job.manifest());
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    let ahead = chrono::Utc::now() + chrono::Duration::days(365);
+    let future = line(0).replace(
+        "2026-11-20T00:00:00.000Z",
+        &ahead.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    );
+    write(
+        &job.path("feed"),
+        "future.json",
+        format!("{future}\n").as_bytes(),
+    );
+    let second = job.run();
+    assert_eq!(counts(&second), (1, 0, reasons(&[("implausible-time", 1)])));
+    assert_eq!(history(&job.manifest()), before);
+}
+
+// 9. An inventory field kvaudit cannot read is an error naming the file and item.
+
+#[test]
+fn wrong_typed_inventory_fields_are_errors_naming_the_file_and_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = write(dir.path(), "PT1H.json", json_lines(3).as_bytes());
+    let vault = json!({
+        "id": "/subscriptions/6f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/rg-web/providers/Microsoft.KeyVault/vaults/kv-web",
+        "name": "kv-web", "type": "Microsoft.KeyVault/vaults",
+        "properties": {"enableRbacAuthorization": false, "accessPolicies": "notalist"}
+    });
+    let assignments = json!([{
+        "id": "/x/roleAssignments/1", "type": "Microsoft.Authorization/roleAssignments",
+        "principalId": 12345, "principalType": "User",
+        "roleDefinitionId": "/r/00482a5a-887f-4fb3-b363-3b7fe8e74483", "scope": "/subscriptions/s"
+    }]);
+    for (name, content, expected) in [
+        (
+            "show.json",
+            vault,
+            "`properties.accessPolicies` is a string",
+        ),
+        (
+            "roles.json",
+            assignments,
+            "(item 1 of the array): `principalId` is a number",
+        ),
+    ] {
+        let inventory = write(dir.path(), name, content.to_string().as_bytes());
+        let output = kvaudit()
+            .args(["audit", &logs, "--inventory", &inventory, "--out"])
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&inventory), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
+
 // 11. No record larger than the limit is held; memory stays bounded.
 
 #[test]
@@ -544,4 +684,296 @@ fn a_broken_line_is_one_rejection() {
     );
     let (_, _, summary) = audit(&[&file]);
     assert_eq!(counts(&summary), (3, 2, reasons(&[("invalid-json", 1)])));
+}
+
+// The invariant over random damage: every record read is analysed or
+// rejected, nothing panics, and no more is read than the input could hold.
+
+mod property {
+    use super::*;
+    use indicatif::ProgressBar;
+    use kvaudit::ingest::{self, Input};
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Layout {
+        Lines,
+        PrettyArray,
+        CompactArray,
+        EnvelopeLines,
+        PrettyEnvelope,
+        Csv,
+    }
+
+    #[derive(Debug, Clone)]
+    enum Damage {
+        Cut(f64),
+        Flip(f64, u8),
+        Insert(f64, Vec<u8>),
+        Delete(f64, usize),
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        layout: Layout,
+        records: usize,
+        nest: u8,
+        damage: Vec<Damage>,
+        bom: bool,
+        crlf: bool,
+        gzip: Option<f64>,
+    }
+
+    const CSV: &str = include_str!("data/same-events/azurediagnostics-portal.csv");
+
+    fn base(layout: &Layout, n: usize) -> (String, usize) {
+        let lines: Vec<String> = (0..n).map(line).collect();
+        let text = match layout {
+            Layout::Lines => lines.iter().map(|l| l.clone() + "\n").collect(),
+            Layout::PrettyArray => {
+                let values: Vec<Value> = (0..n).map(record).collect();
+                serde_json::to_string_pretty(&values).unwrap()
+            }
+            Layout::CompactArray => format!("[{}]", lines.join(",\n")),
+            Layout::EnvelopeLines => lines
+                .chunks(3)
+                .map(|c| format!("{{\"records\":[{}]}}\n", c.join(",")))
+                .collect(),
+            Layout::PrettyEnvelope => {
+                let values: Vec<Value> = (0..n).map(record).collect();
+                serde_json::to_string_pretty(&json!({ "records": values })).unwrap()
+            }
+            Layout::Csv => return (CSV.to_owned(), CSV.lines().count()),
+        };
+        (text, n)
+    }
+
+    fn at(len: usize, f: f64) -> usize {
+        ((len as f64) * f).floor().min(len as f64) as usize
+    }
+
+    /// The input a case describes, and how many good records it started with.
+    fn build(case: &Case) -> (Vec<u8>, usize) {
+        let (mut text, records) = base(&case.layout, case.records);
+        for _ in 0..case.nest {
+            text = if text.len() % 2 == 0 {
+                format!("[{text}]")
+            } else {
+                format!("{{\"records\": [{text}]}}")
+            };
+        }
+        if case.crlf {
+            text = text.replace('\n', "\r\n");
+        }
+        let mut bytes = text.into_bytes();
+        for damage in &case.damage {
+            match damage {
+                Damage::Cut(f) => bytes.truncate(at(bytes.len(), *f)),
+                Damage::Flip(f, b) => {
+                    if !bytes.is_empty() {
+                        let i = at(bytes.len() - 1, *f);
+                        bytes[i] = *b;
+                    }
+                }
+                Damage::Insert(f, inserted) => {
+                    let i = at(bytes.len(), *f);
+                    bytes.splice(i..i, inserted.iter().copied());
+                }
+                Damage::Delete(f, n) => {
+                    let i = at(bytes.len(), *f);
+                    let end = (i + n).min(bytes.len());
+                    bytes.drain(i..end);
+                }
+            }
+        }
+        if case.bom {
+            bytes.splice(0..0, *b"\xEF\xBB\xBF");
+        }
+        (bytes, records)
+    }
+
+    fn damage() -> impl Strategy<Value = Damage> {
+        prop_oneof![
+            (0.0..1.0f64).prop_map(Damage::Cut),
+            (
+                0.0..1.0f64,
+                prop::sample::select(vec![
+                    b'"', b'{', b'}', b'[', b']', b',', b':', b'\n', 0xff, 0xc3, b'x', 0
+                ])
+            )
+                .prop_map(|(f, b)| Damage::Flip(f, b)),
+            (
+                0.0..1.0f64,
+                prop::sample::select(vec![
+                    b"{".to_vec(),
+                    b"},{".to_vec(),
+                    b"\xff\xfe".to_vec(),
+                    b"\n".to_vec(),
+                    b"[1,2".to_vec(),
+                    b"{\"records\":[".to_vec(),
+                    "é".as_bytes().to_vec(),
+                ])
+            )
+                .prop_map(|(f, b)| Damage::Insert(f, b)),
+            (0.0..1.0f64, 1..40usize).prop_map(|(f, n)| Damage::Delete(f, n)),
+        ]
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            prop_oneof![
+                Just(Layout::Lines),
+                Just(Layout::PrettyArray),
+                Just(Layout::CompactArray),
+                Just(Layout::EnvelopeLines),
+                Just(Layout::PrettyEnvelope),
+                Just(Layout::Csv),
+            ],
+            1..12usize,
+            0..3u8,
+            prop::collection::vec(damage(), 0..4),
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(0.3..1.0f64),
+        )
+            .prop_map(|(layout, records, nest, damage, bom, crlf, gzip)| Case {
+                layout,
+                records,
+                nest,
+                damage,
+                bom,
+                crlf,
+                gzip,
+            })
+    }
+
+    /// Reads a case's input in process; checks the invariant.
+    fn check(case: &Case) {
+        let (bytes, good) = build(case);
+        // Anything that can start a record: an object, a line, an element.
+        let bound = bytes
+            .iter()
+            .filter(|&&b| matches!(b, b'{' | b'\n' | b','))
+            .count() as u64
+            + 2;
+        let bytes = match case.gzip {
+            Some(keep) => {
+                let whole = gzip(&bytes);
+                let n = at(whole.len(), keep).max(1);
+                whole[..n].to_vec()
+            }
+            None => bytes,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input.json");
+        std::fs::write(&path, &bytes).unwrap();
+        let ingested = ingest::ingest(&[Input::File(path)], &ProgressBar::hidden())
+            .expect("ingest never fails on bad input");
+        let analysed = ingested.records_analyzed();
+        let rejected = ingested.rejections.total();
+        assert_eq!(ingested.records_read, analysed + rejected, "{case:?}");
+        assert!(
+            analysed as usize <= good,
+            "{analysed} analysed of {good}: {case:?}"
+        );
+        assert!(
+            ingested.records_read <= bound,
+            "{} read, at most {bound} possible: {case:?}",
+            ingested.records_read
+        );
+        assert_eq!(ingested.inputs[0].records_read, ingested.records_read);
+    }
+
+    /// The regressions above, kept as the property's seed corpus.
+    #[test]
+    fn seed_corpus() {
+        let seeds = [
+            Case {
+                layout: Layout::CompactArray,
+                records: 9,
+                nest: 0,
+                damage: vec![Damage::Flip(0.5, b'#')],
+                bom: false,
+                crlf: false,
+                gzip: None,
+            },
+            Case {
+                layout: Layout::CompactArray,
+                records: 9,
+                nest: 0,
+                damage: vec![Damage::Flip(0.5, 0xff)],
+                bom: false,
+                crlf: false,
+                gzip: None,
+            },
+            Case {
+                layout: Layout::EnvelopeLines,
+                records: 9,
+                nest: 0,
+                damage: vec![Damage::Delete(0.5, 1)],
+                bom: false,
+                crlf: false,
+                gzip: None,
+            },
+            Case {
+                layout: Layout::Lines,
+                records: 9,
+                nest: 0,
+                damage: vec![Damage::Delete(0.05, 60)],
+                bom: false,
+                crlf: false,
+                gzip: None,
+            },
+            Case {
+                layout: Layout::PrettyArray,
+                records: 5,
+                nest: 1,
+                damage: vec![Damage::Insert(0.5, b"},{".to_vec())],
+                bom: true,
+                crlf: true,
+                gzip: None,
+            },
+            Case {
+                layout: Layout::Lines,
+                records: 5,
+                nest: 0,
+                damage: vec![Damage::Cut(0.9)],
+                bom: false,
+                crlf: false,
+                gzip: Some(0.7),
+            },
+            Case {
+                layout: Layout::Csv,
+                records: 1,
+                nest: 0,
+                damage: vec![Damage::Flip(0.3, b'"')],
+                bom: true,
+                crlf: false,
+                gzip: None,
+            },
+        ];
+        for seed in &seeds {
+            check(seed);
+        }
+        // `[1,2` on its own: one record read, one rejected.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.json");
+        std::fs::write(&path, b"[1,2").unwrap();
+        let ingested = ingest::ingest(&[Input::File(path)], &ProgressBar::hidden()).unwrap();
+        assert_eq!((ingested.records_read, ingested.rejections.total()), (1, 1));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 64,
+            failure_persistence: None,
+            max_shrink_iters: 256,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn every_record_read_is_analysed_or_rejected(case in case()) {
+            check(&case);
+        }
+    }
 }

@@ -101,12 +101,119 @@ fn id_part(id: &str, after: &str) -> String {
     String::new()
 }
 
-fn vault(object: &Map<String, Value>, file: &str, warnings: &mut Vec<String>) -> VaultInventory {
-    let name = str_of(object, "name").unwrap_or("").to_lowercase();
-    let id = str_of(object, "id").unwrap_or("").to_owned();
-    let tags = object
-        .get("tags")
-        .and_then(Value::as_object)
+/// What a JSON value is, for errors.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Where in the inventory a field is, for errors: the file, the item, the
+/// field's path. A field kvaudit reads with a type it cannot read is an
+/// error, never a silent drop: a grant read as "no grant" would hide
+/// findings.
+struct Place<'p> {
+    item: &'p str,
+    path: &'p str,
+}
+
+impl Place<'_> {
+    fn under<'q>(&'q self, path: &'q str) -> Place<'q> {
+        Place {
+            item: self.item,
+            path,
+        }
+    }
+
+    fn wrong(&self, key: &str, value: &Value, expected: &str) -> anyhow::Error {
+        let dot = if self.path.is_empty() { "" } else { "." };
+        anyhow::anyhow!(
+            "{}: `{}{dot}{key}` is {}, expected {expected}; kvaudit cannot read this grant, so it stops rather than miss it: save the `az` command's output unchanged with `--output json`",
+            self.item,
+            self.path,
+            kind(value)
+        )
+    }
+
+    /// A string field: absent, null or "" is `None`; another type is an error.
+    fn text<'a>(
+        &self,
+        object: &'a Map<String, Value>,
+        key: &str,
+    ) -> anyhow::Result<Option<&'a str>> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.is_empty())),
+            Some(other) => Err(self.wrong(key, other, "a string")),
+        }
+    }
+
+    fn object<'a>(
+        &self,
+        object: &'a Map<String, Value>,
+        key: &str,
+    ) -> anyhow::Result<Option<&'a Map<String, Value>>> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o)),
+            Some(other) => Err(self.wrong(key, other, "an object")),
+        }
+    }
+
+    fn list<'a>(&self, object: &'a Map<String, Value>, key: &str) -> anyhow::Result<&'a [Value]> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(a)) => Ok(a),
+            Some(other) => Err(self.wrong(key, other, "a list")),
+        }
+    }
+
+    fn boolean(&self, object: &Map<String, Value>, key: &str) -> anyhow::Result<Option<bool>> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(other) => Err(self.wrong(key, other, "true or false")),
+        }
+    }
+
+    /// A string at the top level (CLI output) or under `properties` (raw ARM).
+    fn text_or_property<'a>(
+        &self,
+        object: &'a Map<String, Value>,
+        key: &str,
+    ) -> anyhow::Result<Option<&'a str>> {
+        if let Some(value) = self.text(object, key)? {
+            return Ok(Some(value));
+        }
+        match self.object(object, "properties") {
+            Ok(Some(properties)) => self.under("properties").text(properties, key),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn vault(
+    object: &Map<String, Value>,
+    file: &str,
+    at: &Place<'_>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<VaultInventory> {
+    let name = at.text(object, "name")?.unwrap_or("").to_lowercase();
+    let id = at.text(object, "id")?.unwrap_or("").to_owned();
+    let item = format!("{} (vault `{name}`)", at.item);
+    let at = Place {
+        item: &item,
+        path: "",
+    };
+    let tags = at
+        .object(object, "tags")?
         .map(|t| {
             t.iter()
                 .map(|(k, v)| {
@@ -116,59 +223,81 @@ fn vault(object: &Map<String, Value>, file: &str, warnings: &mut Vec<String>) ->
                 .collect()
         })
         .unwrap_or_default();
-    let properties = object.get("properties").and_then(Value::as_object);
+    let properties = at.object(object, "properties")?;
     if properties.is_none() {
         warnings.push(format!(
             "{file}: vault `{name}` has no properties (as `az keyvault list` without --resource-group prints it): its tags are used, its grants are unknown; run `az keyvault show --name {name}` for its access policies and permission model"
         ));
     }
-    let rbac = properties.map(|p| {
-        p.get("enableRbacAuthorization")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    });
-    let access_policies = properties
-        .and_then(|p| p.get("accessPolicies"))
-        .and_then(Value::as_array)
-        .map(|entries| {
-            entries
-                .iter()
-                .filter_map(Value::as_object)
-                .map(|e| AccessPolicy {
-                    object_id: str_of(e, "objectId").unwrap_or("").to_lowercase(),
-                    application_id: str_of(e, "applicationId").map(str::to_lowercase),
-                    permissions: e
-                        .get("permissions")
-                        .and_then(Value::as_object)
-                        .map(|p| {
-                            p.iter()
-                                .map(|(list, values)| {
-                                    let values = values
-                                        .as_array()
-                                        .map(|a| {
-                                            a.iter()
-                                                .filter_map(Value::as_str)
-                                                .map(str::to_owned)
-                                                .collect()
-                                        })
-                                        .unwrap_or_default();
-                                    (list.to_lowercase(), values)
-                                })
-                                .collect::<BTreeMap<_, Vec<String>>>()
-                        })
-                        .unwrap_or_default(),
-                })
-                .filter(|p| !p.object_id.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let network_default_action = properties
-        .and_then(|p| p.get("networkAcls"))
-        .and_then(Value::as_object)
-        .and_then(|n| str_of(n, "defaultAction"))
-        .map(str::to_owned);
-    VaultInventory {
-        resource_group: str_of(object, "resourceGroup")
+    let props = at.under("properties");
+    let rbac = match properties {
+        Some(p) => Some(
+            props
+                .boolean(p, "enableRbacAuthorization")?
+                .unwrap_or(false),
+        ),
+        None => None,
+    };
+    let mut access_policies = Vec::new();
+    if let Some(p) = properties {
+        for (i, entry) in props.list(p, "accessPolicies")?.iter().enumerate() {
+            let path = format!("properties.accessPolicies[{i}]");
+            let here = at.under(&path);
+            let Value::Object(e) = entry else {
+                return Err(props.wrong(
+                    &format!("accessPolicies[{i}]"),
+                    entry,
+                    "an access policy object",
+                ));
+            };
+            let mut permissions = BTreeMap::new();
+            if let Some(lists) = here.object(e, "permissions")? {
+                let path = format!("{path}.permissions");
+                let here = at.under(&path);
+                for list in lists.keys() {
+                    let mut values = Vec::new();
+                    for (j, value) in here.list(lists, list)?.iter().enumerate() {
+                        match value {
+                            Value::String(v) => values.push(v.clone()),
+                            other => {
+                                return Err(here.wrong(
+                                    &format!("{list}[{j}]"),
+                                    other,
+                                    "a permission name",
+                                ));
+                            }
+                        }
+                    }
+                    permissions.insert(list.to_lowercase(), values);
+                }
+            }
+            let policy = AccessPolicy {
+                object_id: here.text(e, "objectId")?.unwrap_or("").to_lowercase(),
+                application_id: here.text(e, "applicationId")?.map(str::to_lowercase),
+                permissions,
+            };
+            if policy.object_id.is_empty() {
+                anyhow::bail!(
+                    "{}: `{path}` has no objectId: kvaudit cannot tell whose grant it is; save the `az` command's output unchanged with `--output json`",
+                    at.item
+                );
+            }
+            access_policies.push(policy);
+        }
+    }
+    let network_default_action = match properties {
+        Some(p) => match props.object(p, "networkAcls")? {
+            Some(acls) => at
+                .under("properties.networkAcls")
+                .text(acls, "defaultAction")?
+                .map(str::to_owned),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(VaultInventory {
+        resource_group: at
+            .text(object, "resourceGroup")?
             .map(str::to_lowercase)
             .unwrap_or_else(|| id_part(&id, "resourceGroups")),
         subscription: id_part(&id, "subscriptions"),
@@ -179,43 +308,65 @@ fn vault(object: &Map<String, Value>, file: &str, warnings: &mut Vec<String>) ->
         access_policies,
         network_default_action,
         source: file.to_owned(),
-    }
+    })
 }
 
-fn assignment(object: &Map<String, Value>, file: &str) -> RoleAssignment {
-    let get = |key: &str| field(object, key).unwrap_or("").to_owned();
-    RoleAssignment {
-        id: get("id"),
-        principal_id: get("principalId").to_lowercase(),
-        principal_type: get("principalType"),
-        principal_name: field(object, "principalName").map(str::to_owned),
-        role_definition_id: get("roleDefinitionId"),
-        role_definition_name: get("roleDefinitionName"),
-        scope: get("scope"),
+fn assignment(
+    object: &Map<String, Value>,
+    file: &str,
+    at: &Place<'_>,
+) -> anyhow::Result<RoleAssignment> {
+    let get = |key: &str| -> anyhow::Result<String> {
+        Ok(at.text_or_property(object, key)?.unwrap_or("").to_owned())
+    };
+    let assignment = RoleAssignment {
+        id: get("id")?,
+        principal_id: get("principalId")?.to_lowercase(),
+        principal_type: get("principalType")?,
+        principal_name: at
+            .text_or_property(object, "principalName")?
+            .map(str::to_owned),
+        role_definition_id: get("roleDefinitionId")?,
+        role_definition_name: get("roleDefinitionName")?,
+        scope: get("scope")?,
         source: file.to_owned(),
+    };
+    if assignment.principal_id.is_empty() {
+        anyhow::bail!(
+            "{}: a role assignment without a principalId: kvaudit cannot tell whose grant it is; save the `az` command's output unchanged with `--output json`",
+            at.item
+        );
     }
+    Ok(assignment)
 }
 
-fn principal(object: &Map<String, Value>, kind: &str) -> Option<(String, PrincipalInfo)> {
-    let id = str_of(object, "id").or_else(|| str_of(object, "objectId"))?;
+fn principal(
+    object: &Map<String, Value>,
+    kind: &str,
+    at: &Place<'_>,
+) -> anyhow::Result<Option<(String, PrincipalInfo)>> {
+    let Some(id) = at.text(object, "id")?.or(at.text(object, "objectId")?) else {
+        return Ok(None);
+    };
     let kind = match kind {
-        "sp" => match str_of(object, "servicePrincipalType") {
+        "sp" => match at.text(object, "servicePrincipalType")? {
             Some(t) if t.eq_ignore_ascii_case("ManagedIdentity") => "managed-identity",
             _ => "service-principal",
         },
         _ => "user",
     };
-    let display_name = str_of(object, "userPrincipalName")
-        .or_else(|| str_of(object, "displayName"))
+    let display_name = at
+        .text(object, "userPrincipalName")?
+        .or(at.text(object, "displayName")?)
         .unwrap_or("")
         .to_owned();
-    Some((
+    Ok(Some((
         id.to_lowercase(),
         PrincipalInfo {
             display_name,
             kind: kind.to_owned(),
         },
-    ))
+    )))
 }
 
 /// Parses one inventory file's text; `file` names it in errors.
@@ -247,10 +398,15 @@ pub fn parse_document(text: &str, file: &str) -> anyhow::Result<Document> {
         } else {
             String::new()
         };
+        let whereabouts = format!("{file}{at}");
+        let place = Place {
+            item: &whereabouts,
+            path: "",
+        };
         match classify(item) {
             Some(Item::Vault(o)) => {
                 doc.kind = "keyvault";
-                doc.vaults.push(vault(o, file, &mut doc.warnings));
+                doc.vaults.push(vault(o, file, &place, &mut doc.warnings)?);
             }
             Some(Item::ManagedHsm) => {
                 doc.kind = "keyvault";
@@ -260,15 +416,15 @@ pub fn parse_document(text: &str, file: &str) -> anyhow::Result<Document> {
             }
             Some(Item::Assignment(o)) => {
                 doc.kind = "role-assignments";
-                doc.assignments.push(assignment(o, file));
+                doc.assignments.push(assignment(o, file, &place)?);
             }
             Some(Item::ServicePrincipal(o)) => {
                 doc.kind = "service-principals";
-                doc.principals.extend(principal(o, "sp"));
+                doc.principals.extend(principal(o, "sp", &place)?);
             }
             Some(Item::User(o)) => {
                 doc.kind = "users";
-                doc.principals.extend(principal(o, "user"));
+                doc.principals.extend(principal(o, "user", &place)?);
             }
             None => anyhow::bail!(
                 "{file}{at}: not an inventory item: found {}; {EXPECTED}",
