@@ -724,7 +724,7 @@ mod property {
         gzip: Option<f64>,
     }
 
-    const CSV: &str = include_str!("data/same-events/azurediagnostics-portal.csv");
+    const CSV: &str = include_str!("../data/same-events/azurediagnostics-portal.csv");
 
     fn base(layout: &Layout, n: usize) -> (String, usize) {
         let lines: Vec<String> = (0..n).map(line).collect();
