@@ -607,7 +607,10 @@ impl Splitter {
     }
 
     /// Reads the value at `pos` and what follows it.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the scanner's position in the text: bytes, offsets, context and the items so far"
+    )]
     fn value<'t>(
         &mut self,
         bytes: &'t [u8],
@@ -695,7 +698,10 @@ impl Splitter {
     /// The text ends inside the value at `pos` (or before the structure
     /// around it closes): wait for more input, reject the value as
     /// truncated (`truncated`, at the end of the input) or as not UTF-8.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the scanner's position in the text: bytes, offsets, context and the items so far"
+    )]
     fn out_of_text(
         &mut self,
         bytes: &[u8],
