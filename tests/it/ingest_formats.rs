@@ -173,3 +173,35 @@ fn every_form_at_once_through_the_binary() {
     );
     assert!(text.contains("kv-payments-prod"), "{text}");
 }
+
+/// `{"value": [...]}` (what `az rest`, ARM list calls and Resource Graph
+/// exports write) is read like `{"records": [...]}`.
+#[test]
+fn a_value_envelope_is_read_like_a_records_envelope() {
+    let text = std::fs::read_to_string(data("same-events/PT1H.json")).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let counts = |name: &str, envelope: serde_json::Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_string_pretty(&envelope).unwrap()).unwrap();
+        let (code, text, summary) = audit(&[path.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(code, 0, "{text}");
+        (
+            summary["records_read"].as_u64().unwrap(),
+            summary["records_analyzed"].as_u64().unwrap(),
+        )
+    };
+    let n = records.len() as u64;
+    assert_eq!(
+        counts("records.json", serde_json::json!({ "records": records })),
+        (n, n)
+    );
+    assert_eq!(
+        counts("value.json", serde_json::json!({ "value": records })),
+        (n, n)
+    );
+}

@@ -132,7 +132,9 @@ enum Envelope {
 }
 
 fn envelope_start(bytes: &[u8]) -> Envelope {
-    const KEY: &[u8] = b"\"records\"";
+    // `records`: diagnostic settings' blobs and Event Hub batches; `value`:
+    // what `az rest`, ARM list calls and Resource Graph exports write.
+    const KEYS: [&[u8]; 2] = [b"\"records\"", b"\"value\""];
     let mut pos = skip_whitespace(bytes, 0);
     match bytes.get(pos) {
         Some(b'{') => {}
@@ -141,17 +143,17 @@ fn envelope_start(bytes: &[u8]) -> Envelope {
     }
     pos = skip_whitespace(bytes, pos + 1);
     let rest = &bytes[pos.min(bytes.len())..];
-    if rest.len() < KEY.len() {
-        return if KEY.starts_with(rest) {
+    let Some(key) = KEYS.into_iter().find(|key| rest.starts_with(key)) else {
+        return if KEYS
+            .iter()
+            .any(|key| rest.len() < key.len() && key.starts_with(rest))
+        {
             Envelope::Undecided
         } else {
             Envelope::No
         };
-    }
-    if !rest.starts_with(KEY) {
-        return Envelope::No;
-    }
-    pos = skip_whitespace(bytes, pos + KEY.len());
+    };
+    pos = skip_whitespace(bytes, pos + key.len());
     match bytes.get(pos) {
         Some(b':') => {}
         Some(_) => return Envelope::No,
