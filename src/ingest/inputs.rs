@@ -2,8 +2,8 @@
 //! files, directories (walked), glob patterns and `-` for standard input.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -66,23 +66,6 @@ impl Input {
             Input::Stdin => None,
             Input::Memory { bytes, .. } => Some(bytes.len() as u64),
         }
-    }
-
-    /// Opens the input; reads count towards `progress`.
-    pub fn open(&self, progress: ProgressBar) -> io::Result<Box<dyn Read + Send>> {
-        let inner: Box<dyn Read + Send> = match self {
-            Input::File(path) => Box::new(File::open(path)?),
-            Input::Range {
-                path, start, end, ..
-            } => {
-                let mut file = File::open(path)?;
-                file.seek(SeekFrom::Start(*start))?;
-                Box::new(file.take(end.saturating_sub(*start)))
-            }
-            Input::Stdin => Box::new(io::stdin()),
-            Input::Memory { bytes, .. } => Box::new(io::Cursor::new(bytes.clone())),
-        };
-        Ok(Box::new(CountingReader { inner, progress }))
     }
 }
 

@@ -2,6 +2,7 @@
 //! pull, and the pull itself (whole, or under `--pushdown` its aggregates
 //! and the events that matter).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -15,7 +16,9 @@ use crate::ingest::azure_monitor::client::{self, LogsQueryClient};
 use crate::ingest::azure_monitor::pushdown::{self, Aggregates, FlaggedPull, FlaggedWindow};
 use crate::ingest::azure_monitor::query::{self, Query, Slice};
 use crate::ingest::azure_monitor::{self, PullOptions, PullPlan};
+use crate::ingest::parquet;
 use crate::progress;
+use crate::report::exit::{Exit, report_unfinished};
 
 /// A pull's plan, client and credential, ready to run.
 struct Prepared {
@@ -132,14 +135,9 @@ pub fn pull_pushdown(
 
 /// `kvaudit pull`: the events, saved to a Parquet file that `kvaudit audit
 /// FILE.parquet` reads back.
-pub fn save(
-    options: &PullOptions,
-    out: &std::path::Path,
-    quiet: bool,
-) -> anyhow::Result<crate::report::exit::Exit> {
-    use crate::report::exit::{Exit, report_unfinished};
+pub fn save(options: &PullOptions, out: &Path, quiet: bool) -> anyhow::Result<Exit> {
     let mut pulled = pull(options, quiet)?;
-    crate::ingest::parquet::write(&mut pulled.events, pulled.pull.as_ref(), out)?;
+    parquet::write(&mut pulled.events, pulled.pull.as_ref(), out)?;
     let incomplete = report_unfinished(&pulled);
     if !quiet && let Some(account) = pulled.pull.as_ref() {
         eprintln!(

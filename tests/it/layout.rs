@@ -216,7 +216,6 @@ fn split_top(text: &str) -> Vec<&str> {
 fn resolve(
     named: &[String],
     module: &[String],
-    is_file: bool,
     known: &BTreeSet<Vec<String>>,
 ) -> Option<Vec<String>> {
     // A file's `super` is its parent module; `mod.rs` files define their folder.
@@ -235,7 +234,6 @@ fn resolve(
         }
         _ => return None,
     }
-    let _ = is_file;
     absolute.extend(parts.cloned());
     (1..=absolute.len())
         .rev()
@@ -276,7 +274,7 @@ fn imports() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
         .map(|f| {
             let targets = paths_named(&f.text)
                 .iter()
-                .filter_map(|p| resolve(p, &f.module, true, &known))
+                .filter_map(|p| resolve(p, &f.module, &known))
                 // A file's own children and itself are not imports.
                 .filter(|t| !t.starts_with(&f.module) && !t.is_empty())
                 .collect();
