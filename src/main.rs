@@ -1,6 +1,7 @@
 use clap::Parser;
 use kvaudit::cli::{Cli, Command};
 use kvaudit::commands;
+use kvaudit::job::state::LockHeld;
 use kvaudit::report::exit::Exit;
 
 fn main() -> Exit {
@@ -19,6 +20,10 @@ fn main() -> Exit {
     };
     result.unwrap_or_else(|error| {
         tracing::error!("{error:#}");
-        Exit::Error
+        if error.downcast_ref::<LockHeld>().is_some() {
+            Exit::LockHeld
+        } else {
+            Exit::Error
+        }
     })
 }

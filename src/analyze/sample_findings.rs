@@ -50,6 +50,17 @@ pub fn human_prod_secret_read() -> RuleInfo {
     }
 }
 
+/// A least-privilege finding of the inventory (the privilege stage's rule).
+pub fn unused_permission() -> RuleInfo {
+    RuleInfo {
+        id: super::privilege::UNUSED_RULE.into(),
+        category: Category::UnusedPermission,
+        severity: Severity::Medium,
+        title: "Granted permission never used".into(),
+        remediation: "Remove the permission.".into(),
+    }
+}
+
 /// A service principal with an object id (keyed by it).
 pub fn batch_job() -> Who {
     Who {

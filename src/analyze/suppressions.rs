@@ -88,29 +88,52 @@ impl Suppression {
         format!("{}:{}", self.file.display(), self.line)
     }
 
-    /// Whether it covers `finding`, whose principal key is `principal_key`
+    /// Whether it covers `subject`, whose principal key is `principal_key`
     /// (when it could be recovered).
-    fn matches(&self, finding: &Finding, principal_key: Option<&str>) -> bool {
+    fn matches(&self, subject: &Subject<'_>, principal_key: Option<&str>) -> bool {
         let p = &self.patterns;
         let matches = |pattern: &Pattern, value: &str| pattern.matches_with(value, MATCH_OPTIONS);
-        matches(&p.rule, &finding.rule)
-            && p.vault.as_ref().is_none_or(|v| matches(v, &finding.vault))
-            && p.object.as_ref().is_none_or(|o| match &finding.object {
+        matches(&p.rule, subject.rule)
+            && p.vault.as_ref().is_none_or(|v| matches(v, subject.vault))
+            && p.object.as_ref().is_none_or(|o| match subject.object {
                 Some(object) => matches(o, object),
                 // A vault-level finding is about no object: only a pattern
                 // that accepts anything at all covers it.
                 None => o.as_str() == "*",
             })
             && p.principal.as_ref().is_none_or(|pattern| {
-                [
-                    finding.principal.as_deref(),
-                    finding.principal_name.as_deref(),
-                    principal_key,
-                ]
-                .into_iter()
-                .flatten()
-                .any(|value| matches(pattern, value))
+                [subject.principal, subject.principal_name, principal_key]
+                    .into_iter()
+                    .flatten()
+                    .any(|value| matches(pattern, value))
             })
+    }
+}
+
+/// What a suppression is matched against: a finding of this run, or one the
+/// scheduled job carries from an earlier run (of which it keeps only these).
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub id: &'a str,
+    pub rule: &'a str,
+    pub vault: &'a str,
+    pub object: Option<&'a str>,
+    pub principal: Option<&'a str>,
+    pub principal_name: Option<&'a str>,
+    pub principal_kind: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    pub fn of(finding: &'a Finding) -> Subject<'a> {
+        Subject {
+            id: &finding.id,
+            rule: &finding.rule,
+            vault: &finding.vault,
+            object: finding.object.as_deref(),
+            principal: finding.principal.as_deref(),
+            principal_name: finding.principal_name.as_deref(),
+            principal_kind: &finding.principal_kind,
+        }
     }
 }
 
@@ -315,6 +338,50 @@ impl Suppressions {
         Ok(Suppressions { entries })
     }
 
+    /// Refuses an entry whose `rule` matches none of the `known` rule ids:
+    /// a misspelt rule would suppress nothing, and its findings would fail
+    /// the gate with a suppression apparently written for them.
+    pub fn check_rules(&self, known: &[&str]) -> anyhow::Result<()> {
+        for entry in &self.entries {
+            if known
+                .iter()
+                .any(|id| entry.patterns.rule.matches_with(id, MATCH_OPTIONS))
+            {
+                continue;
+            }
+            let closest = known
+                .iter()
+                .map(|id| {
+                    (
+                        strsim::jaro_winkler(&entry.rule.to_ascii_lowercase(), id),
+                        *id,
+                    )
+                })
+                .filter(|(score, _)| *score > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, id)| format!(" (did you mean `{id}`?)"))
+                .unwrap_or_default();
+            anyhow::bail!(
+                "{}: `rule = \"{}\"` matches no rule kvaudit runs{closest}; a rule is the @id of a \
+                 policy (policies/*.cedar and those given with --policies) or one of the \
+                 least-privilege rules (unused-permission, dormant-grant, \
+                 access-policy-escalation, unused-permission-no-data)",
+                entry.source(),
+                entry.rule
+            );
+        }
+        Ok(())
+    }
+
+    /// The first live suppression that covers `subject` on `today`: the one
+    /// [`Suppressions::apply`] would give it to.
+    pub fn live_cover(&self, subject: &Subject<'_>, today: NaiveDate) -> Option<usize> {
+        let key = principal_key(subject);
+        self.entries
+            .iter()
+            .position(|s| s.is_live(today) && s.matches(subject, key.as_deref()))
+    }
+
     /// Splits `findings` into active and suppressed as of `today`.
     ///
     /// A finding goes to the first live suppression in file order that
@@ -329,10 +396,11 @@ impl Suppressions {
             ..Applied::default()
         };
         for finding in findings {
-            let key = principal_key(&finding);
+            let subject = Subject::of(&finding);
+            let key = principal_key(&subject);
             let mut taken_by = None;
             for (i, suppression) in self.entries.iter().enumerate() {
-                if suppression.matches(&finding, key.as_deref()) {
+                if suppression.matches(&subject, key.as_deref()) {
                     matched[i] += 1;
                     if taken_by.is_none() && suppression.is_live(today) {
                         taken_by = Some(i);
@@ -365,21 +433,16 @@ impl Suppressions {
 /// `unauthenticated`, ...), which the finding does not carry: each possible
 /// key is checked against the finding id, which is a hash of it. `None` for
 /// an app-only caller known by a display name instead of its app id.
-fn principal_key(finding: &Finding) -> Option<String> {
-    let candidates = finding
+fn principal_key(subject: &Subject<'_>) -> Option<String> {
+    let candidates = subject
         .principal
-        .clone()
+        .map(str::to_owned)
         .into_iter()
-        .chain(finding.principal_name.as_ref().map(|n| format!("app:{n}")))
-        .chain([finding.principal_kind.clone(), "unknown".to_owned()]);
-    candidates.into_iter().find(|key| {
-        finding_id(
-            &finding.rule,
-            key,
-            &finding.vault,
-            finding.object.as_deref(),
-        ) == finding.id
-    })
+        .chain(subject.principal_name.map(|n| format!("app:{n}")))
+        .chain([subject.principal_kind.to_owned(), "unknown".to_owned()]);
+    candidates
+        .into_iter()
+        .find(|key| finding_id(subject.rule, key, subject.vault, subject.object) == subject.id)
 }
 
 #[cfg(test)]
@@ -521,7 +584,10 @@ expires = 2027-01-31
             kind: "unauthenticated".into(),
         };
         let f = finding(&purge(), &who, "kv-a", None, "SecretPurge", 1);
-        assert_eq!(principal_key(&f).as_deref(), Some("unauthenticated"));
+        assert_eq!(
+            principal_key(&Subject::of(&f)).as_deref(),
+            Some("unauthenticated")
+        );
         let app = finding(
             &client_secret_credential(),
             &legacy_app(),
@@ -531,13 +597,13 @@ expires = 2027-01-31
             1,
         );
         assert_eq!(
-            principal_key(&app).as_deref(),
+            principal_key(&Subject::of(&app)).as_deref(),
             Some("app:1f0e2d3c-aaaa-4bbb-8ccc-ddddeeeeffff")
         );
         let mut renamed = app.clone();
         renamed.principal_name = Some("Legacy Payroll".into());
         assert_eq!(
-            principal_key(&renamed),
+            principal_key(&Subject::of(&renamed)),
             None,
             "the app id is not in the finding"
         );

@@ -11,10 +11,12 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::ValueEnum;
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::analyze::policy::PolicyOptions;
 use crate::analyze::policy::Severity;
 use crate::analyze::rates::RateOptions;
+use crate::analyze::trends::{DEFAULT_OPEN_DAYS, DEFAULT_RESOLVE_AFTER_DAYS, Lifecycle};
 use crate::ingest::azure_monitor::auth::AuthMode;
 use crate::ingest::azure_monitor::client::PUBLIC_ENDPOINT;
 use crate::ingest::azure_monitor::{DEFAULT_SINCE, DEFAULT_SLICE, PullOptions};
@@ -46,9 +48,11 @@ pub fn log_format_of(file: &Path) -> Option<LogFormat> {
 struct Raw {
     state: PathBuf,
     #[serde(default = "default_out")]
-    out: String,
+    out: Spanned<String>,
     format: Option<Vec<String>>,
-    fail_on: Option<String>,
+    fail_on: Option<Spanned<String>>,
+    #[serde(default)]
+    fail_on_new_only: bool,
     #[serde(default)]
     strict: bool,
     #[serde(default)]
@@ -71,10 +75,56 @@ struct Raw {
     rates: RawRates,
     #[serde(default)]
     history: RawHistory,
+    #[serde(default)]
+    findings: RawFindings,
 }
 
-fn default_out() -> String {
-    DEFAULT_OUT.to_owned()
+fn default_out() -> Spanned<String> {
+    Spanned::new(0..0, DEFAULT_OUT.to_owned())
+}
+
+/// The placeholders `out` may hold.
+const OUT_PLACEHOLDERS: [&str; 2] = ["{date}", "{time}"];
+
+/// The first `{...}` in `out` that is not a placeholder kvaudit fills in.
+fn unknown_placeholder(out: &str) -> Option<&str> {
+    let mut rest = out;
+    while let Some(start) = rest.find('{') {
+        let tail = &rest[start..];
+        let end = tail.find('}').map_or(tail.len(), |i| i + 1);
+        let placeholder = &tail[..end];
+        if !OUT_PLACEHOLDERS.contains(&placeholder) {
+            return Some(placeholder);
+        }
+        rest = &tail[end..];
+    }
+    None
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
+}
+
+/// toml's type errors name Rust types (`expected u32`); say what to write.
+fn plain_type_error(message: &str) -> String {
+    [
+        (
+            "expected u32",
+            "expected a whole number such as 7, without quotes",
+        ),
+        (
+            "expected a boolean",
+            "expected true or false, without quotes",
+        ),
+        ("expected a string", "expected text in double quotes"),
+        (
+            "expected a sequence",
+            "expected a list in brackets, such as [\"a\", \"b\"]",
+        ),
+    ]
+    .iter()
+    .fold(message.to_owned(), |m, (from, to)| m.replace(from, to))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,6 +187,13 @@ struct RawHistory {
     runs: Option<u32>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFindings {
+    resolve_after_days: Option<u32>,
+    open_days: Option<u32>,
+}
+
 /// A loaded configuration: paths resolved against the file's directory,
 /// values checked.
 #[derive(Debug)]
@@ -148,6 +205,8 @@ pub struct Config {
     pub out: String,
     pub formats: Vec<OutputFormat>,
     pub fail_on: Option<Severity>,
+    /// `fail-on` counts only new findings, not the open ones of earlier runs.
+    pub fail_on_new_only: bool,
     pub strict: bool,
     pub quiet: bool,
     /// Findings as JSON lines on stdout.
@@ -165,6 +224,8 @@ pub struct Config {
     pub usage_days: u32,
     /// Runs kept in the trend history.
     pub runs_kept: u32,
+    /// How long findings stay open (`[findings]`).
+    pub lifecycle: Lifecycle,
 }
 
 /// What `kvaudit run`'s command line sets over the file: `None` leaves the
@@ -206,7 +267,7 @@ impl Config {
             anyhow::anyhow!(
                 "{}: {}",
                 file.display(),
-                e.to_string().trim_end().replace("TOML parse error at ", "")
+                plain_type_error(e.to_string().trim_end()).replace("TOML parse error at ", "")
             )
         })?;
         let base = file.parent().unwrap_or(Path::new("")).to_owned();
@@ -228,11 +289,30 @@ impl Config {
                 .collect::<Result<_, _>>()
                 .map_err(|_| bad("format", "use json, csv and/or html".into()))?,
         };
+        let at = |key: &str, span: std::ops::Range<usize>, message: String| -> anyhow::Error {
+            anyhow::anyhow!(
+                "{}: line {}: `{key}`: {message}",
+                file.display(),
+                line_of(text, span.start)
+            )
+        };
         let fail_on = raw
             .fail_on
-            .map(|s| s.parse::<Severity>())
-            .transpose()
-            .map_err(|e| bad("fail-on", e))?;
+            .map(|s| {
+                s.get_ref()
+                    .parse::<Severity>()
+                    .map_err(|e| at("fail-on", s.span(), e))
+            })
+            .transpose()?;
+        if let Some(placeholder) = unknown_placeholder(raw.out.get_ref()) {
+            bail!(at(
+                "out",
+                raw.out.span(),
+                format!(
+                    "`{placeholder}` is not a placeholder kvaudit fills in; use {{date}} (the run's UTC date, 2026-11-26) and {{time}} (its UTC time, 061500)"
+                )
+            ));
+        }
         let log_analytics = raw
             .log_analytics
             .map(|la| -> anyhow::Result<LogAnalytics> {
@@ -292,9 +372,10 @@ impl Config {
         let config = Config {
             file: file.to_owned(),
             state: resolve(&raw.state),
-            out: resolve(Path::new(&raw.out)).display().to_string(),
+            out: resolve(Path::new(raw.out.get_ref())).display().to_string(),
             formats,
             fail_on,
+            fail_on_new_only: raw.fail_on_new_only,
             strict: raw.strict,
             quiet: raw.quiet,
             jsonl: raw.jsonl,
@@ -319,7 +400,23 @@ impl Config {
             },
             usage_days: raw.history.usage_days.unwrap_or(90),
             runs_kept: raw.history.runs.unwrap_or(90),
+            lifecycle: Lifecycle {
+                resolve_after_days: raw
+                    .findings
+                    .resolve_after_days
+                    .unwrap_or(DEFAULT_RESOLVE_AFTER_DAYS),
+                open_days: raw.findings.open_days.unwrap_or(DEFAULT_OPEN_DAYS),
+            },
         };
+        if config.lifecycle.resolve_after_days < 1 {
+            bail!(bad(
+                "findings.resolve-after-days",
+                "must be at least 1".into()
+            ));
+        }
+        if config.lifecycle.open_days < 1 {
+            bail!(bad("findings.open-days", "must be at least 1".into()));
+        }
         if config.rates.baseline_days < 1 {
             bail!(bad("rates.baseline-days", "must be at least 1".into()));
         }
@@ -483,10 +580,47 @@ mod tests {
         let error = parse("state = \"s\"\nfail-on = \"severe\"\n[sources]\npaths = [\"l\"]\n")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("`fail-on`"), "{error}");
+        assert!(error.contains("line 2: `fail-on`"), "{error}");
         assert!(error.contains("unknown severity `severe`"), "{error}");
+        assert!(
+            error.contains("info, low, medium, high, critical"),
+            "{error}"
+        );
         let error = parse("state = \"s\"\n").unwrap_err().to_string();
         assert!(error.contains("no sources"), "{error}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_says_what_to_write() {
+        let sources = "[sources]\npaths = [\"l\"]\n";
+        let error = parse(&format!(
+            "state = \"s\"\n{sources}[rates]\nbaseline-days = \"7\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("line 5"), "{error}");
+        assert!(
+            error.contains("expected a whole number such as 7, without quotes"),
+            "{error}"
+        );
+        assert!(!error.contains("u32"), "{error}");
+        let error = parse(&format!("state = \"s\"\nstrict = \"yes\"\n{sources}"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected true or false"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_placeholder_in_out_is_refused_with_its_line() {
+        let error = parse("state = \"s\"\n\nout = \"reports/{day}\"\n[sources]\npaths = [\"l\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 3: `out`"), "{error}");
+        assert!(error.contains("`{day}` is not a placeholder"), "{error}");
+        assert!(error.contains("{date}"), "{error}");
+        assert_eq!(unknown_placeholder("reports/{date}T{time}Z"), None);
+        assert_eq!(unknown_placeholder("reports/{date"), Some("{date"));
+        assert_eq!(unknown_placeholder("r/{time}/{run}"), Some("{run}"));
     }
 
     #[test]

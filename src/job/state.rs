@@ -58,6 +58,30 @@ pub struct Manifest {
     pub watermarks: BTreeMap<String, String>,
 }
 
+/// Another run holds the state's lock: its own exit code
+/// ([`crate::report::exit::Exit::LockHeld`]), so that a scheduler can tell
+/// "still running" from a broken configuration.
+#[derive(Debug)]
+pub struct LockHeld {
+    pub lock: PathBuf,
+    /// What the lock file says of its holder (pid, host, since when).
+    pub holder: String,
+}
+
+impl std::fmt::Display for LockHeld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "another kvaudit run holds the state lock {} ({}); wait for it to finish, \
+             or give this job its own state directory",
+            self.lock.display(),
+            self.holder
+        )
+    }
+}
+
+impl std::error::Error for LockHeld {}
+
 /// An open, locked state directory.
 pub struct StateDir {
     dir: PathBuf,
@@ -87,12 +111,13 @@ impl StateDir {
         let _ = lock.read_to_string(&mut holder);
         match lock.try_lock() {
             Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => bail!(
-                "another kvaudit run holds the state lock {} ({}); wait for it to finish, \
-                 or give this job its own state directory",
-                path.display(),
-                holder.trim()
-            ),
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(LockHeld {
+                    lock: path,
+                    holder: holder.trim().to_owned(),
+                }
+                .into());
+            }
             Err(fs::TryLockError::Error(e)) => {
                 return Err(e).with_context(|| format!("cannot lock {}", path.display()));
             }
@@ -290,7 +315,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = StateDir::open(dir.path()).unwrap();
         assert!(first.stale_lock.is_none());
-        let error = StateDir::open(dir.path()).err().unwrap().to_string();
+        let error = StateDir::open(dir.path()).err().unwrap();
+        assert!(
+            error.downcast_ref::<LockHeld>().is_some(),
+            "its own exit code"
+        );
+        let error = error.to_string();
         assert!(error.contains("another kvaudit run holds"), "{error}");
         assert!(
             error.contains(&format!("pid {}", std::process::id())),

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::analysis::{AnalysisOptions, Scope, analyse};
-use super::outputs::{describe_inputs, report};
+use super::outputs::{describe_inputs, report, report_context};
 use super::pull::{pull, pull_pushdown};
 use super::pushdown::{explain_pushdown, flagged_windows, pushdown_prior};
 use super::setup::Setup;
@@ -104,8 +104,7 @@ pub fn run(options: &AuditOptions) -> anyhow::Result<Exit> {
     };
     let findings = &analysis.evaluation.findings;
     let inputs_described = describe_inputs(&options.paths, &ingested.inputs);
-    report(
-        &outputs,
+    let context = report_context(
         &ingested,
         &analysis,
         findings,
@@ -113,6 +112,8 @@ pub fn run(options: &AuditOptions) -> anyhow::Result<Exit> {
         &inputs_described,
         None,
     )?;
+    report(&outputs, &context)?;
     timer.done("report");
-    Ok(exit_status(options.bar, findings, &ingested))
+    let severities: Vec<_> = findings.iter().map(|f| f.severity).collect();
+    Ok(exit_status(options.bar, &severities, &ingested))
 }

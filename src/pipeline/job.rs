@@ -13,25 +13,33 @@ use chrono::Utc;
 use polars::prelude::*;
 
 use super::analysis::{AnalysisOptions, Scope, analyse};
-use super::outputs::{describe_inputs, report};
+use super::outputs::{describe_inputs, report_context};
 use super::pull::pull;
 use super::setup::Setup;
 use super::timer::StageTimer;
+use crate::analyze::policy::pack::OUTSIDE_BASELINE;
+use crate::analyze::privilege;
 use crate::analyze::suppressions::Suppressions;
-use crate::analyze::trends::{self, FindingSnapshot, RunRecord};
+use crate::analyze::trends::{self, Coverage, RunFacts, RunRecord, TrackedFinding};
 use crate::ingest::{self, Input};
 use crate::job::config::{Config, Overrides};
 use crate::job::history::{self, Retention};
 use crate::job::sources;
 use crate::job::state::StateDir;
 use crate::progress;
-use crate::report::Outputs;
 use crate::report::exit::{Bar, Exit, exit_status};
 use crate::report::job::JobReport;
+use crate::report::{Outputs, print_to_terminal, write_report_files};
 
-/// State documents: the last run's active findings, and the run history.
+/// State documents: the open findings, the run history, and the days of
+/// logs read (which decide when a finding is over).
 const FINDINGS: &str = "findings";
 const RUNS: &str = "runs";
+const COVERAGE: &str = "coverage";
+
+/// Days of logs read that the state remembers: more than any sensible
+/// `resolve-after-days`.
+const COVERAGE_DAYS_KEPT: usize = 400;
 
 /// Writes the commented example configuration.
 pub fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {
@@ -63,6 +71,20 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
     let config = Config::load(config_file)?.with(overrides);
     let started = Utc::now();
     let setup = Setup::load(&config.policies, &config.inventory)?;
+    // Checked before anything is read: a misspelt rule suppresses nothing.
+    let suppressions = match &config.suppressions {
+        Some(path) => Suppressions::load(path)?,
+        None => Suppressions::default(),
+    };
+    let rules: Vec<&str> = setup
+        .policies
+        .policies
+        .keys()
+        .map(String::as_str)
+        .chain(privilege::RULES)
+        .chain([OUTSIDE_BASELINE])
+        .collect();
+    suppressions.check_rules(&rules)?;
     let state = StateDir::open(&config.state)?;
     if let Some(holder) = &state.stale_lock {
         tracing::warn!(
@@ -160,17 +182,50 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
     };
     let analysis = analyse(&setup, &ingested.events, &scope, &options, &mut timer)?;
 
-    // Suppressions and the comparison with the previous run.
-    let suppressions = match &config.suppressions {
-        Some(path) => Suppressions::load(path)?,
-        None => Suppressions::default(),
-    };
+    // Suppressions, then each open finding's life into this run.
     let applied = suppressions.apply(analysis.evaluation.findings.clone(), started.date_naive());
-    let previous: Option<Vec<FindingSnapshot>> = match &manifest {
+    let previous: Option<Vec<TrackedFinding>> = match &manifest {
         Some(m) => state.read_json(m, FINDINGS)?,
         None => None,
     };
-    let trends = trends::compare(previous.as_deref(), &applied.findings, &applied.suppressed);
+    let mut coverage: Coverage = match &manifest {
+        Some(m) => state.read_json(m, COVERAGE)?.unwrap_or_default(),
+        None => Coverage::default(),
+    };
+    let complete_before = coverage.complete();
+    coverage.add(
+        ingested
+            .events
+            .column("time")?
+            .cast(&DataType::Int64)?
+            .i64()?
+            .iter()
+            .flatten(),
+    );
+    coverage.keep_newest(COVERAGE_DAYS_KEPT);
+    let holds_grant = |principal: &str, vault: &str| {
+        setup
+            .inventory
+            .as_ref()
+            .is_some_and(|inventory| privilege::holds_grant(inventory, principal, vault))
+    };
+    let facts = RunFacts {
+        run_at: started,
+        coverage: &coverage,
+        read_a_day: coverage.complete() > complete_before,
+        holds_grant: setup
+            .inventory
+            .as_ref()
+            .map(|_| &holds_grant as &dyn Fn(&str, &str) -> bool),
+        suppressions: &suppressions,
+        lifecycle: config.lifecycle,
+    };
+    let trends = trends::compare(
+        previous.as_deref(),
+        &applied.findings,
+        &applied.suppressed,
+        &facts,
+    );
     let mut runs: Vec<RunRecord> = match &manifest {
         Some(m) => state.read_json(m, RUNS)?.unwrap_or_default(),
         None => Vec::new(),
@@ -198,7 +253,9 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
         history: &runs,
     };
 
-    // Report, then commit: a crash in between reads the same logs again.
+    // Report, then commit, then print: a crash before the commit reads the
+    // same logs again, and nothing that happens to stdout (a closed pipe, a
+    // full disk) can cost the commit.
     let out = config.out_dir(started);
     let outputs = Outputs {
         out: &out,
@@ -207,8 +264,7 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
         quiet: config.quiet,
     };
     let inputs_described = describe_inputs(&config.paths, &ingested.inputs);
-    report(
-        &outputs,
+    let context = report_context(
         &ingested,
         &analysis,
         &applied.findings,
@@ -216,16 +272,19 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
         &inputs_described,
         Some(&job),
     )?;
+    write_report_files(&outputs, &context)?;
     timer.done("report");
 
     let bar = Bar {
         fail_on: config.fail_on,
         strict: config.strict,
     };
-    let code = exit_status(bar, &applied.findings, &ingested);
+    let gated = trends.gated(&applied.findings, config.fail_on_new_only);
+    let code = exit_status(bar, &gated, &ingested);
     if code == Exit::Incomplete {
         // The missing slices are pulled again next run; committing would
         // skip them (the watermark did not move) yet keep the rest twice.
+        print_to_terminal(&outputs, &context);
         tracing::warn!("the state was not updated: the next run reads the same time range again");
         return Ok(code);
     }
@@ -238,12 +297,13 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
         Retention::for_baseline(config.rates.baseline_days, i64::from(config.usage_days)),
         &mut next,
     )?;
-    let snapshot: Vec<FindingSnapshot> = applied.findings.iter().map(FindingSnapshot::of).collect();
-    next.write_json(FINDINGS, &snapshot)?;
+    next.write_json(FINDINGS, &trends.tracked)?;
     next.write_json(RUNS, &runs)?;
+    next.write_json(COVERAGE, &coverage)?;
     next.manifest.files = plan.marks;
     next.manifest.watermarks = watermarks;
     state.commit(next)?;
     timer.done("state");
+    print_to_terminal(&outputs, &context);
     Ok(code)
 }

@@ -9,21 +9,20 @@ use crate::analyze::Analysis;
 use crate::analyze::policy::Finding;
 use crate::ingest::{Ingested, InputSummary};
 use crate::report::job::JobReport;
-use crate::report::{Outputs, ReportContext, write_reports};
+use crate::report::{Outputs, ReportContext, print_to_terminal, write_report_files};
 use crate::text::{noun, thousands};
 
-/// Writes the reports of a run: `findings` are those reported (the job's
-/// active ones, or all of the analysis').
-pub fn report(
-    outputs: &Outputs<'_>,
-    ingested: &Ingested,
-    analysis: &Analysis,
-    findings: &[Finding],
-    setup: &Setup,
-    inputs_described: &[String],
-    job: Option<&JobReport<'_>>,
-) -> anyhow::Result<()> {
-    let context = ReportContext {
+/// What a run's reports are made from: `findings` are those reported (the
+/// job's active ones, or all of the analysis').
+pub fn report_context<'a>(
+    ingested: &'a Ingested,
+    analysis: &'a Analysis,
+    findings: &'a [Finding],
+    setup: &'a Setup,
+    inputs_described: &'a [String],
+    job: Option<&'a JobReport<'a>>,
+) -> anyhow::Result<ReportContext<'a>> {
+    Ok(ReportContext {
         ingested,
         analysis,
         findings,
@@ -31,8 +30,14 @@ pub fn report(
         inputs_described,
         generated_at: generation_time()?,
         job,
-    };
-    write_reports(outputs, &context)
+    })
+}
+
+/// Writes the report files of a run, then prints its summary.
+pub fn report(outputs: &Outputs<'_>, context: &ReportContext<'_>) -> anyhow::Result<()> {
+    write_report_files(outputs, context)?;
+    print_to_terminal(outputs, context);
+    Ok(())
 }
 
 /// When the report says it was made: `SOURCE_DATE_EPOCH` if set, so that

@@ -2,7 +2,7 @@
 
 use std::process::{ExitCode, Termination};
 
-use crate::analyze::policy::{Finding, Severity};
+use crate::analyze::policy::Severity;
 use crate::ingest::Ingested;
 
 /// How a command ended, as its exit code.
@@ -18,6 +18,8 @@ pub enum Exit {
     Error = 2,
     /// Part of a Log Analytics pull could not be read (summary.json lists the slices).
     Incomplete = 3,
+    /// Another run of the scheduled job holds the state's lock: nothing was done.
+    LockHeld = 5,
 }
 
 impl Termination for Exit {
@@ -33,7 +35,8 @@ Exit codes:
   1  the audit ran and failed a check: a finding at or above --fail-on,
      or, with --strict, a rejected record
   2  the audit could not run (bad arguments, missing paths, internal error)
-  3  some time slices of a --workspace pull could not be read (listed in summary.json)";
+  3  some time slices of a --workspace pull could not be read (listed in summary.json)
+  5  kvaudit run: another run holds the state directory's lock; nothing was done";
 
 /// What makes an audit fail its check.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,13 +47,14 @@ pub struct Bar {
     pub strict: bool,
 }
 
-/// The exit code of an audit: findings at or above the bar's severity,
-/// rejected records under `strict`, and an unfinished pull (which wins: the
-/// audit is incomplete).
-pub fn exit_status(bar: Bar, findings: &[Finding], ingested: &Ingested) -> Exit {
+/// The exit code of an audit: findings at or above the bar's severity (of
+/// the findings the gate counts, given by their severities: an audit's
+/// findings, or a scheduled run's new and open ones), rejected records under
+/// `strict`, and an unfinished pull (which wins: the audit is incomplete).
+pub fn exit_status(bar: Bar, gated: &[Severity], ingested: &Ingested) -> Exit {
     let mut code = Exit::Ok;
     if let Some(severity) = bar.fail_on {
-        let failing = findings.iter().filter(|f| f.severity >= severity).count();
+        let failing = gated.iter().filter(|s| **s >= severity).count();
         if failing > 0 {
             tracing::warn!(
                 failing,

@@ -838,9 +838,14 @@ mod tests {
         let row = &html[position(&format!("id=\"finding-{new_purge}\""))..];
         assert!(row[..row.find("</tr>").unwrap()].contains("status-new"));
 
-        let resolved = &report.trends.resolved[0].id;
+        let resolved = &report.trends.resolved[0].finding.id;
         assert!(html.contains(&format!(
             "<tr class=\"resolved-finding\" id=\"resolved-{resolved}\">"
+        )));
+        assert!(html.contains("not raised again in 8 complete days of logs"));
+        let carried = &report.trends.carried[0].tracked.finding.id;
+        assert!(html.contains(&format!(
+            "<tr class=\"carried-finding\" id=\"carried-{carried}\">"
         )));
         assert!(html.contains("<figure class=\"chart-figure\" id=\"chart-findings-trend\">"));
         let suppressed = &report.applied.suppressed[0].finding.id;

@@ -13,8 +13,9 @@
 //!   `suppression_source` (`file:line`), formula-guarded like every CSV;
 //! - `suppressions.json`: `{today, suppressed: [{finding, suppression}],
 //!   expired: [{suppression, findings}], unused: [suppression]}`;
-//! - `trends.json`: `{first_run, statuses: {id: new|open}, resolved,
-//!   newly_suppressed, history}`.
+//! - `trends.json`: `{first_run, statuses: {id: new|open}, carried,
+//!   resolved (each with `resolution` fixed|quiet|aged-out and `reason`),
+//!   newly_suppressed, resolving_held, history}`.
 //!
 //! Reasons, owners and patterns come from the suppressions file and finding
 //! values from the logs: the page shows them through minijinja's
@@ -26,7 +27,9 @@ use serde::Serialize;
 
 use crate::analyze::policy::Finding;
 use crate::analyze::suppressions::{Applied, Suppression, Suppressions};
-use crate::analyze::trends::{FindingSnapshot, RunRecord, Status, Trends};
+use crate::analyze::trends::{
+    CarriedFinding, FindingSnapshot, ResolvedFinding, RunRecord, Status, Trends,
+};
 use crate::files::write_atomically;
 use crate::report::charts::{self, Chart};
 use crate::report::csv::suppressed_csv;
@@ -94,9 +97,16 @@ pub struct ExpiredView {
 pub struct JobView<'a> {
     pub first_run: bool,
     pub new: u64,
+    /// Open findings raised again and carried.
     pub open: u64,
-    pub resolved: Vec<FindingSnapshot>,
+    /// Open from earlier runs and not raised by this one.
+    pub carried: Vec<CarriedFinding>,
+    pub resolved: Vec<ResolvedFinding>,
     pub newly_suppressed: Vec<FindingSnapshot>,
+    /// Why nothing could be resolved, when so.
+    pub resolving_held: Option<String>,
+    pub resolve_after_days: u32,
+    pub open_days: u32,
     /// Runs in the history, this one included.
     pub runs: usize,
     /// From the second run on.
@@ -142,8 +152,12 @@ pub fn job_view<'a>(job: &JobReport<'a>) -> anyhow::Result<JobView<'a>> {
         first_run: job.trends.first_run,
         new: job.trends.count(Status::New),
         open: job.trends.count(Status::Open),
+        carried: job.trends.carried.clone(),
         resolved: job.trends.resolved.clone(),
         newly_suppressed: job.trends.newly_suppressed.clone(),
+        resolving_held: job.trends.resolving_held.clone(),
+        resolve_after_days: job.trends.resolve_after_days,
+        open_days: job.trends.open_days,
         runs: job.history.len(),
         trend,
         suppressed: job
@@ -240,9 +254,14 @@ pub(crate) mod fixture {
     use chrono::{TimeZone, Utc};
 
     use super::JobReport;
-    use crate::analyze::sample_findings::{a_day, dana, finding, purge};
+    use crate::analyze::sample_findings::{
+        a_day, client_secret_credential, dana, finding, legacy_app, purge,
+    };
     use crate::analyze::suppressions::{Applied, Suppressions};
-    use crate::analyze::trends::{FindingSnapshot, RunRecord, Trends, append_history, compare};
+    use crate::analyze::trends::{
+        Coverage, FindingSnapshot, Lifecycle, RunFacts, RunRecord, TrackedFinding, Trends,
+        append_history, compare,
+    };
 
     pub struct Job {
         pub suppressions: Suppressions,
@@ -262,11 +281,14 @@ pub(crate) mod fixture {
         }
     }
 
-    /// 2026-11-21: yesterday's findings were [`a_day`]. Today the batch
-    /// job's `db-password` reads are suppressed (for `reason`, until
+    /// 2026-11-21: yesterday's open findings were [`a_day`] and a legacy
+    /// app's client secret on kv-prod-web, last seen on 2026-11-19. Today the
+    /// batch job's `db-password` reads are suppressed (for `reason`, until
     /// 2026-11-30), the sandbox purge suppression expired on 2026-11-01, a
-    /// vault-delete suppression matches nothing, Dana stopped reading
-    /// production secrets and purged another object.
+    /// vault-delete suppression matches nothing, Dana's production reads
+    /// (last on 2026-11-12) are quiet for 8 complete days of logs and so
+    /// resolved, the legacy app is not seen today (carried) and Dana purged
+    /// another object.
     pub fn second_run(reason: &str) -> Job {
         let text = format!(
             r#"[[suppress]]
@@ -292,7 +314,23 @@ expires = 2027-03-31
 "#
         );
         let suppressions = Suppressions::parse(&text, Path::new("suppressions.toml")).unwrap();
-        let yesterday: Vec<FindingSnapshot> = a_day().iter().map(FindingSnapshot::of).collect();
+        let tracked = |finding: &crate::analyze::policy::Finding| TrackedFinding {
+            finding: FindingSnapshot::of(finding),
+            raised_first: Some("2026-11-12T02:00:00Z".into()),
+            raised_last: Some("2026-11-20T02:00:00Z".into()),
+        };
+        let mut yesterday: Vec<TrackedFinding> = a_day().iter().map(tracked).collect();
+        yesterday[4].finding.last_seen = "2026-11-12T09:00:00.000000Z".into();
+        let mut legacy = tracked(&finding(
+            &client_secret_credential(),
+            &legacy_app(),
+            "kv-prod-web",
+            None,
+            "SecretGet",
+            4,
+        ));
+        legacy.finding.last_seen = "2026-11-19T10:00:00.000000Z".into();
+        yesterday.push(legacy);
         let mut today = a_day();
         today.remove(4);
         today.push(finding(
@@ -304,7 +342,26 @@ expires = 2027-03-31
             1,
         ));
         let applied = suppressions.apply(today, "2026-11-21".parse().unwrap());
-        let trends = compare(Some(&yesterday), &applied.findings, &applied.suppressed);
+        let mut coverage = Coverage::default();
+        for day in 12..=21 {
+            let noon = Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap();
+            coverage.add([noon.timestamp_nanos_opt().unwrap()]);
+        }
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap();
+        let facts = RunFacts {
+            run_at: now,
+            coverage: &coverage,
+            read_a_day: true,
+            holds_grant: None,
+            suppressions: &suppressions,
+            lifecycle: Lifecycle::default(),
+        };
+        let trends = compare(
+            Some(&yesterday),
+            &applied.findings,
+            &applied.suppressed,
+            &facts,
+        );
         let mut history = Vec::new();
         for (day, new, high) in [(19, 5, 2), (20, 0, 2)] {
             let record = RunRecord {
@@ -317,7 +374,6 @@ expires = 2027-03-31
             };
             append_history(&mut history, record, 90);
         }
-        let now = Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap();
         append_history(&mut history, RunRecord::of(now, &applied, &trends), 90);
         Job {
             suppressions,
@@ -338,9 +394,12 @@ mod tests {
         let job = fixture::second_run("Legacy batch job, replaced in Q1");
         let view = job_view(&job.report()).unwrap();
         assert!(!view.first_run);
-        assert_eq!((view.new, view.open), (1, 3));
+        assert_eq!((view.new, view.open), (1, 4));
         assert_eq!(view.resolved.len(), 1);
-        assert_eq!(view.resolved[0].rule, "kv-human-prod-secret-read");
+        assert_eq!(view.resolved[0].finding.rule, "kv-human-prod-secret-read");
+        assert_eq!(view.carried.len(), 1);
+        assert_eq!(view.carried[0].tracked.finding.vault, "kv-prod-web");
+        assert_eq!(view.carried[0].quiet_days, 1);
         assert_eq!(view.newly_suppressed.len(), 1);
         assert_eq!(view.runs, 3);
         assert!(view.trend.is_some());
@@ -427,9 +486,20 @@ mod tests {
         let trends = read(TRENDS_JSON);
         assert_eq!(trends["first_run"], false);
         let statuses = trends["statuses"].as_object().unwrap();
-        assert_eq!(statuses.len(), 4);
+        assert_eq!(statuses.len(), 5);
         assert_eq!(statuses.values().filter(|s| *s == "new").count(), 1);
         assert_eq!(trends["resolved"][0]["rule"], "kv-human-prod-secret-read");
+        assert_eq!(trends["resolved"][0]["resolution"], "quiet");
+        assert!(
+            trends["resolved"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("8 complete days")
+        );
+        assert_eq!(trends["carried"][0]["vault"], "kv-prod-web");
+        assert_eq!(trends["carried"][0]["quiet_days"], 1);
+        assert_eq!(trends["carried"][0]["raised_first"], "2026-11-12T02:00:00Z");
+        assert_eq!(trends["resolving_held"], serde_json::Value::Null);
         assert_eq!(trends["newly_suppressed"][0]["object"], "db-password");
         assert_eq!(trends["history"].as_array().unwrap().len(), 3);
         assert_eq!(trends["history"][2]["run_at"], "2026-11-21T02:00:00Z");

@@ -68,9 +68,8 @@ pub struct Outputs<'a> {
     pub quiet: bool,
 }
 
-/// Writes summary.json and the report files `outputs` asks for, then the
-/// terminal summary (or the findings as JSON lines).
-pub fn write_reports(outputs: &Outputs<'_>, ctx: &ReportContext<'_>) -> anyhow::Result<()> {
+/// Writes summary.json and the report files `outputs` asks for.
+pub fn write_report_files(outputs: &Outputs<'_>, ctx: &ReportContext<'_>) -> anyhow::Result<()> {
     let out = outputs.out;
     let analysis = ctx.analysis;
     summary::Summary::new(ctx.ingested, &analysis.overview).write(out)?;
@@ -90,17 +89,50 @@ pub fn write_reports(outputs: &Outputs<'_>, ctx: &ReportContext<'_>) -> anyhow::
     if let Some(job) = ctx.job {
         job::write_job_reports(out, job)?;
     }
+    Ok(())
+}
 
-    if outputs.jsonl {
-        let mut stdout = std::io::stdout().lock();
-        for finding in ctx.findings {
-            serde_json::to_writer(&mut stdout, finding)?;
-            writeln!(stdout)?;
-        }
+/// Prints the terminal summary (or the findings as JSON lines) on stdout,
+/// after the report files and the job's state are written, so that what
+/// happens to stdout cannot cost them.
+///
+/// A closed pipe (`kvaudit run | head`) ends the printing quietly; any other
+/// failure to write stdout (a full disk) is warned about, and the run keeps
+/// its exit code: its reports are on disk.
+pub fn print_to_terminal(outputs: &Outputs<'_>, ctx: &ReportContext<'_>) {
+    let printed = if outputs.jsonl {
+        print_jsonl(ctx.findings)
     } else if !outputs.quiet {
         let mut stdout = anstream::stdout().lock();
-        terminal::print_summary(&mut stdout, ctx.ingested, &analysis.overview, out)?;
-        terminal::print_findings(&mut stdout, ctx.findings)?;
+        terminal::print_summary(
+            &mut stdout,
+            ctx.ingested,
+            &ctx.analysis.overview,
+            outputs.out,
+        )
+        .and_then(|()| match ctx.job {
+            Some(job) => terminal::print_job_findings(&mut stdout, ctx.findings, job),
+            None => terminal::print_findings(&mut stdout, ctx.findings),
+        })
+        .and_then(|()| stdout.flush())
+    } else {
+        Ok(())
+    };
+    match printed {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => tracing::warn!(
+            "could not write the summary to standard output ({e}); the reports are in {}",
+            outputs.out.display()
+        ),
     }
-    Ok(())
+}
+
+fn print_jsonl(findings: &[Finding]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    for finding in findings {
+        serde_json::to_writer(&mut stdout, finding)?;
+        writeln!(stdout)?;
+    }
+    stdout.flush()
 }

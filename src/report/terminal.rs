@@ -12,8 +12,10 @@ use anstyle::{AnsiColor, Style};
 
 use crate::analyze::overview::Overview;
 use crate::analyze::policy::{Finding, Severity};
+use crate::analyze::trends::{FindingSnapshot, Status};
 use crate::ingest::Ingested;
-use crate::text::escape_deceptive;
+use crate::report::job::JobReport;
+use crate::text::{escape_deceptive, noun};
 
 /// Log text as the terminal shows it: control and bidirectional
 /// characters escaped.
@@ -173,15 +175,128 @@ fn cell(value: &str, width: usize) -> String {
     }
 }
 
+/// One line of the findings table.
+struct Row<'a> {
+    severity: Severity,
+    rule: &'a str,
+    who: &'a str,
+    vault: &'a str,
+    object: Option<&'a str>,
+    events: u64,
+    /// `new`, `open` or `open, not seen` in a scheduled run.
+    status: Option<&'static str>,
+}
+
+impl<'a> Row<'a> {
+    fn of(f: &'a FindingSnapshot, status: Option<&'static str>) -> Row<'a> {
+        Row {
+            severity: f.severity,
+            rule: &f.rule,
+            who: who(f.principal_name.as_deref(), f.principal.as_deref()),
+            vault: &f.vault,
+            object: f.object.as_deref(),
+            events: f.event_count,
+            status,
+        }
+    }
+}
+
+fn who<'a>(name: Option<&'a str>, principal: Option<&'a str>) -> &'a str {
+    name.or(principal).unwrap_or("(no identity)")
+}
+
 /// Prints the findings as a compact table, most severe first.
 pub fn print_findings(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
-    if findings.is_empty() {
+    let shown: Vec<FindingSnapshot> = findings.iter().map(FindingSnapshot::of).collect();
+    let rows: Vec<Row> = shown.iter().map(|f| Row::of(f, None)).collect();
+    print_rows(out, &rows)
+}
+
+/// A scheduled run's findings table: this run's findings with their status,
+/// then the open ones of earlier runs it did not raise, after one line of
+/// what changed since the last run.
+pub fn print_job_findings(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    job: &JobReport<'_>,
+) -> std::io::Result<()> {
+    print_trend(out, job)?;
+    let trends = job.trends;
+    let raised: Vec<FindingSnapshot> = findings.iter().map(FindingSnapshot::of).collect();
+    let mut rows: Vec<Row> = raised
+        .iter()
+        .map(|f| {
+            let status = trends.statuses.get(&f.id).copied().unwrap_or(Status::New);
+            Row::of(f, Some(status.as_str()))
+        })
+        .collect();
+    rows.extend(
+        trends
+            .carried
+            .iter()
+            .map(|c| Row::of(&c.tracked.finding, Some("open, not seen"))),
+    );
+    rows.sort_by_key(|r| std::cmp::Reverse(r.severity));
+    print_rows(out, &rows)
+}
+
+/// `Since the last run: 1 new, 4 open (1 not seen this run), 2 resolved (1
+/// fixed, 1 quiet), 1 suppressed, 1 expired suppression`.
+pub fn print_trend(out: &mut dyn Write, job: &JobReport<'_>) -> std::io::Result<()> {
+    let trends = job.trends;
+    if trends.first_run {
+        return writeln!(
+            out,
+            "{BOLD}Since the last run{BOLD:#} first run: every finding is new"
+        );
+    }
+    let mut parts = vec![format!("{} new", trends.count(Status::New))];
+    let open = trends.count(Status::Open);
+    parts.push(if trends.carried.is_empty() {
+        format!("{open} open")
+    } else {
+        format!("{open} open ({} not seen this run)", trends.carried.len())
+    });
+    let mut reasons: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for r in &trends.resolved {
+        *reasons.entry(r.resolution.as_str()).or_default() += 1;
+    }
+    let reasons: Vec<String> = reasons
+        .iter()
+        .map(|(why, n)| format!("{n} {why}"))
+        .collect();
+    parts.push(if reasons.is_empty() {
+        "0 resolved".to_owned()
+    } else {
+        format!(
+            "{} resolved ({})",
+            trends.resolved.len(),
+            reasons.join(", ")
+        )
+    });
+    parts.push(format!("{} suppressed", job.applied.suppressed.len()));
+    let expired = job.applied.expired.len() as u64;
+    if expired > 0 {
+        parts.push(format!(
+            "{WARN}{expired} expired {}{WARN:#}",
+            noun(expired, "suppression", "suppressions")
+        ));
+    }
+    writeln!(out, "{BOLD}Since the last run{BOLD:#} {}", parts.join(", "))?;
+    if let Some(held) = &trends.resolving_held {
+        writeln!(out, "  {WARN}{held}{WARN:#}")?;
+    }
+    Ok(())
+}
+
+fn print_rows(out: &mut dyn Write, rows: &[Row<'_>]) -> std::io::Result<()> {
+    if rows.is_empty() {
         return writeln!(out, "{BOLD}Findings{BOLD:#} none");
     }
     let mut by_severity = std::collections::BTreeMap::new();
-    for f in findings {
+    for r in rows {
         *by_severity
-            .entry(std::cmp::Reverse(f.severity))
+            .entry(std::cmp::Reverse(r.severity))
             .or_insert(0u64) += 1;
     }
     let counts: Vec<String> = by_severity
@@ -191,28 +306,24 @@ pub fn print_findings(out: &mut dyn Write, findings: &[Finding]) -> std::io::Res
     writeln!(
         out,
         "{BOLD}Findings{BOLD:#} {} ({})",
-        findings.len(),
+        rows.len(),
         counts.join(", ")
     )?;
-    for f in findings {
-        let style = severity_style(f.severity);
-        let who = f
-            .principal_name
-            .as_deref()
-            .or(f.principal.as_deref())
-            .unwrap_or("(no identity)");
-        let target = match &f.object {
-            Some(object) => format!("{}/{}", f.vault, object),
-            None => f.vault.clone(),
+    for r in rows {
+        let style = severity_style(r.severity);
+        let target = match r.object {
+            Some(object) => format!("{}/{}", r.vault, object),
+            None => r.vault.to_owned(),
         };
+        let status = r.status.map(|s| format!(" {:<14}", s)).unwrap_or_default();
         writeln!(
             out,
-            "  {style}{:<8}{style:#} {:<34} {:<30} {:<30} {:>6}",
-            f.severity.as_str(),
-            cell(&f.rule, 34),
-            cell(who, 30),
+            "  {style}{:<8}{style:#}{status} {:<34} {:<30} {:<30} {:>6}",
+            r.severity.as_str(),
+            cell(r.rule, 34),
+            cell(r.who, 30),
             cell(&target, 30),
-            f.event_count,
+            r.events,
         )?;
     }
     Ok(())

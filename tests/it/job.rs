@@ -91,13 +91,18 @@ struct Job {
 
 impl Job {
     fn new(extra: &str) -> Job {
+        Job::with(extra, "quiet = true", &generated().join("inventory"))
+    }
+
+    /// A job with `quiet` (or not) and an inventory of its own choosing.
+    fn with(extra: &str, quiet: &str, inventory: &Path) -> Job {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
-            "state = \"state\"\nout = \"reports/current\"\nformat = [\"json\"]\nquiet = true\n\
+            "state = \"state\"\nout = \"reports/current\"\nformat = [\"json\"]\n{quiet}\n\
              inventory = [\"{}\"]\n{extra}\n[sources]\npaths = [\"feed/\"]\n\
              [rates]\n# Short baselines and learning, so the history's older days\n\
              # are folded into aggregates within the 14 days.\nbaseline-days = 3\nlearning-days = 3\n",
-            generated().join("inventory").display()
+            inventory.display()
         );
         std::fs::write(dir.path().join("kvaudit.toml"), config).unwrap();
         std::fs::create_dir_all(dir.path().join("feed")).unwrap();
@@ -130,6 +135,7 @@ impl Job {
                 .unwrap_or(Value::Null)
         };
         let result = RunResult {
+            code,
             findings: read("findings.json")
                 .as_array()
                 .cloned()
@@ -145,6 +151,7 @@ impl Job {
 }
 
 struct RunResult {
+    code: i32,
     findings: Vec<Value>,
     summary: Value,
     suppressions: Value,
@@ -484,4 +491,297 @@ fn init_writes_a_configuration_that_runs_and_errors_name_file_and_line() {
     assert!(stderr.contains("kvaudit.toml"), "{stderr}");
     assert!(stderr.contains("unknown field `fail_on`"), "{stderr}");
     assert!(stderr.contains("line "), "{stderr}");
+}
+
+/// The ids of the findings a run counts as open (raised again or carried).
+fn open_ids(trends: &Value) -> Vec<String> {
+    trends["statuses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_rerun_with_no_new_logs_fails_the_gate_as_the_run_before_it() {
+    let job = Job::new("fail-on = \"medium\"");
+    for day in 1..=3 {
+        feed_day(&job.path("feed"), day);
+    }
+    let first = job.run();
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let before = open_ids(&first.trends);
+    assert!(before.len() > 5, "{before:?}");
+    for _ in 0..2 {
+        let rerun = job.run();
+        assert_eq!(rerun.summary["records_read"].as_u64(), Some(0));
+        assert_eq!(rerun.code, first.code, "{}", rerun.stderr);
+        assert_eq!(open_ids(&rerun.trends), before);
+        assert!(
+            rerun.trends["statuses"]
+                .as_object()
+                .unwrap()
+                .values()
+                .all(|s| s == "open")
+        );
+        assert_eq!(rerun.trends["resolved"], serde_json::json!([]));
+        assert!(
+            rerun.trends["resolving_held"].is_string(),
+            "{}",
+            rerun.trends
+        );
+        // The event findings not raised again are carried, with why.
+        let carried = rerun.trends["carried"].as_array().unwrap();
+        assert!(!carried.is_empty());
+        assert!(
+            carried
+                .iter()
+                .all(|c| !POINT_IN_TIME_RULES.contains(&rule(c)))
+        );
+        assert_eq!(carried.len() + rerun.findings.len(), before.len());
+    }
+
+    // With fail-on-new-only, the same rerun passes: nothing is new.
+    let text = std::fs::read_to_string(job.path("kvaudit.toml")).unwrap();
+    std::fs::write(
+        job.path("kvaudit.toml"),
+        text.replace(
+            "fail-on = \"medium\"",
+            "fail-on = \"medium\"\nfail-on-new-only = true",
+        ),
+    )
+    .unwrap();
+    assert_eq!(job.run().code, 0);
+}
+
+/// Removes every access-policy entry and role assignment of `principal`
+/// from the inventory files in `from`, writing them to `to`.
+fn inventory_without(from: &Path, to: &Path, principal: &str) {
+    fn strip(value: &mut Value, principal: &str) {
+        match value {
+            Value::Array(items) => {
+                items.retain(|item| {
+                    ["objectId", "principalId"].iter().all(|key| {
+                        item[key]
+                            .as_str()
+                            .is_none_or(|id| !id.eq_ignore_ascii_case(principal))
+                    })
+                });
+                items.iter_mut().for_each(|i| strip(i, principal));
+            }
+            Value::Object(members) => members.values_mut().for_each(|v| strip(v, principal)),
+            _ => {}
+        }
+    }
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let mut json: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        strip(&mut json, principal);
+        std::fs::write(to.join(path.file_name().unwrap()), json.to_string()).unwrap();
+    }
+}
+
+#[test]
+fn a_grant_removed_from_the_inventory_resolves_its_finding_as_fixed() {
+    let inventory = tempfile::tempdir().unwrap();
+    let copy = inventory.path().join("inventory");
+    inventory_without(&generated().join("inventory"), &copy, "no-such-principal");
+    let job = Job::with("", "quiet = true", &copy);
+    feed_day(&job.path("feed"), 1);
+    let first = job.run();
+    let unused = first
+        .findings
+        .iter()
+        .find(|f| rule(f) == "unused-permission" && f["principal"].is_string())
+        .expect("an unused-permission finding");
+    let principal = unused["principal"].as_str().unwrap();
+    let id = unused["id"].as_str().unwrap();
+
+    // The next day's run with the same inventory keeps it open.
+    feed_day(&job.path("feed"), 2);
+    let same = job.run();
+    assert_eq!(same.trends["statuses"][id], "open");
+
+    // The grant is removed; the next day's run resolves it, saying why.
+    std::fs::remove_dir_all(&copy).unwrap();
+    inventory_without(&generated().join("inventory"), &copy, principal);
+    feed_day(&job.path("feed"), 3);
+    let fixed = job.run();
+    assert!(fixed.trends["statuses"].get(id).is_none());
+    let resolved = fixed.trends["resolved"].as_array().unwrap();
+    let entry = resolved.iter().find(|r| r["id"] == id).expect("resolved");
+    assert_eq!(entry["resolution"], "fixed");
+    assert_eq!(
+        entry["reason"],
+        "fixed: the grant is no longer in the inventory"
+    );
+}
+
+#[test]
+fn an_event_finding_resolves_after_resolve_after_days_of_quiet_logs_and_not_before() {
+    const AFTER: u32 = 3;
+    let job = Job::new(&format!("[findings]\nresolve-after-days = {AFTER}"));
+    let mut quiet_resolved = 0;
+    for day in 1..=DAYS {
+        feed_day(&job.path("feed"), day);
+        let run = job.run();
+        for r in run.trends["resolved"].as_array().unwrap() {
+            if r["resolution"] != "quiet" {
+                continue;
+            }
+            assert!(!POINT_IN_TIME_RULES.contains(&rule(r)), "{r}");
+            quiet_resolved += 1;
+            // Its last event was at least AFTER complete days before the
+            // newest day read (day `day` of November).
+            let last: chrono::NaiveDate = r["last_seen"].as_str().unwrap()[..10].parse().unwrap();
+            let newest = chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+            assert!(
+                (newest - last).num_days() > i64::from(AFTER),
+                "resolved on day {day}, last seen {last}: {r}"
+            );
+        }
+        // Every carried event finding is still short of AFTER quiet days.
+        for c in run.trends["carried"].as_array().unwrap() {
+            assert!(c["quiet_days"].as_u64().unwrap() < u64::from(AFTER), "{c}");
+        }
+    }
+    assert!(quiet_resolved > 0, "no event finding went quiet in 14 days");
+}
+
+#[test]
+fn an_acknowledged_finding_stops_failing_the_gate() {
+    let job = Job::new("fail-on = \"high\"\nsuppressions = \"suppressions.toml\"");
+    std::fs::write(job.path("suppressions.toml"), "").unwrap();
+    for day in 1..=3 {
+        feed_day(&job.path("feed"), day);
+    }
+    let first = job.run();
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let high: Vec<&Value> = first
+        .findings
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("high" | "critical")))
+        .collect();
+    assert!(!high.is_empty());
+    let rules: std::collections::BTreeSet<&str> = high.iter().map(|f| rule(f)).collect();
+    let entries: String = rules
+        .iter()
+        .map(|r| {
+            format!(
+                "[[suppress]]\nrule = \"{r}\"\nreason = \"reviewed in CHG-2001\"\n\
+                 owner = \"secops@contosopay.com\"\nexpires = 2099-12-31\n"
+            )
+        })
+        .collect();
+    std::fs::write(job.path("suppressions.toml"), entries).unwrap();
+    let rerun = job.run();
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    let acknowledged = rerun.trends["newly_suppressed"].as_array().unwrap();
+    for f in &high {
+        assert!(
+            acknowledged.iter().any(|a| a["id"] == f["id"])
+                || rerun.suppressions["suppressed"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["finding"]["id"] == f["id"]),
+            "{f}"
+        );
+    }
+}
+
+/// A run whose stdout is a closed pipe or a full disk still commits its
+/// state: the next run reads nothing new.
+#[test]
+fn what_happens_to_stdout_never_costs_the_state() {
+    for stdout in ["closed pipe", "/dev/full"] {
+        let job = Job::with("", "quiet = false", &generated().join("inventory"));
+        feed_day(&job.path("feed"), 1);
+        let mut command = Process::new(env!("CARGO_BIN_EXE_kvaudit"));
+        command
+            .args(["run", "--config"])
+            .arg(job.path("kvaudit.toml"))
+            .stderr(Stdio::piped());
+        let output = if stdout == "closed pipe" {
+            let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+            drop(child.stdout.take());
+            child.wait_with_output().unwrap()
+        } else {
+            command
+                .stdout(std::fs::File::create("/dev/full").unwrap())
+                .output()
+                .unwrap()
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{stdout}: {output:?}"
+        );
+        assert!(!stderr.contains("panicked"), "{stdout}: {stderr}");
+        if stdout == "/dev/full" {
+            assert!(stderr.contains("could not write the summary"), "{stderr}");
+        }
+        // Its reports are written too; moved aside for the next run's.
+        let summary: Value = serde_json::from_slice(
+            &std::fs::read(job.path("reports/current/summary.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(summary["records_read"].as_u64().unwrap() > 0);
+        std::fs::remove_dir_all(job.path("reports/current")).unwrap();
+        let second = job.run();
+        assert_eq!(
+            second.summary["records_read"].as_u64(),
+            Some(0),
+            "{stdout}: the first run did not commit: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_run_while_another_holds_the_lock_exits_with_its_own_code() {
+    let job = Job::new("");
+    feed_day(&job.path("feed"), 1);
+    std::fs::create_dir_all(job.path("state")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(job.path("state/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let output = job.command().output().unwrap();
+    assert_eq!(output.status.code(), Some(5), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another kvaudit run holds the state lock"),
+        "{stderr}"
+    );
+    drop(lock);
+    assert!(matches!(
+        job.command().output().unwrap().status.code(),
+        Some(0 | 1)
+    ));
+}
+
+#[test]
+fn a_suppression_of_a_rule_that_does_not_exist_is_refused_with_its_line() {
+    let job = Job::new("suppressions = \"suppressions.toml\"");
+    feed_day(&job.path("feed"), 1);
+    std::fs::write(
+        job.path("suppressions.toml"),
+        "# reviewed\n[[suppress]]\nrule = \"kv-purg\"\nreason = \"sandbox\"\nowner = \"secops@contosopay.com\"\nexpires = 2099-12-31\n",
+    )
+    .unwrap();
+    let output = job.command().output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("suppressions.toml:2"), "{stderr}");
+    assert!(stderr.contains("matches no rule"), "{stderr}");
+    assert!(stderr.contains("did you mean `kv-purge`?"), "{stderr}");
+    assert!(
+        !job.path("state/manifest.json").exists(),
+        "refused before reading"
+    );
 }

@@ -21,7 +21,9 @@ use kvaudit::analyze::policy::findings::finding_id;
 use kvaudit::analyze::policy::observations::RateRow;
 use kvaudit::analyze::policy::{Category, Evidence, Finding, PolicyEvaluation, Severity};
 use kvaudit::analyze::suppressions::{Applied, Suppressions};
-use kvaudit::analyze::trends::{FindingSnapshot, RunRecord, Trends, compare};
+use kvaudit::analyze::trends::{
+    Coverage, FindingSnapshot, Lifecycle, RunFacts, RunRecord, TrackedFinding, Trends, compare,
+};
 use kvaudit::ingest::{self, Input};
 use kvaudit::report::ReportContext;
 use kvaudit::report::html::{HTML_FILE, write_html};
@@ -155,11 +157,40 @@ expires = 2020-01-01
         principal_name: Some("<script>document.title='pwned-resolved'</script>".into()),
         ..hostile_finding()
     };
+    // Still open, not seen in this run: carried.
+    let carried = Finding {
+        id: "00000000000000bb".into(),
+        principal_name: Some("<script>document.title='pwned-carried'</script>".into()),
+        last_seen: "2026-11-28T11:04:00.000000Z".into(),
+        ..hostile_finding()
+    };
+    let tracked = |f: &Finding| TrackedFinding {
+        finding: FindingSnapshot::of(f),
+        raised_first: Some("2026-11-20T02:00:00Z".into()),
+        raised_last: Some("2026-11-28T02:00:00Z".into()),
+    };
+    // Logs read every day from the 20th to the 29th: `gone` (last seen on
+    // the 20th) is quiet for 8 complete days and resolved.
+    let mut coverage = Coverage::default();
+    for day in 20..=29 {
+        let noon = Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap();
+        coverage.add([noon.timestamp_nanos_opt().unwrap()]);
+    }
+    let facts = RunFacts {
+        run_at: Utc.with_ymd_and_hms(2026, 11, 29, 2, 0, 0).unwrap(),
+        coverage: &coverage,
+        read_a_day: true,
+        holds_grant: None,
+        suppressions: &suppressions,
+        lifecycle: Lifecycle::default(),
+    };
     let trends = compare(
-        Some(&[FindingSnapshot::of(&gone)]),
+        Some(&[tracked(&gone), tracked(&carried)]),
         &applied.findings,
         &applied.suppressed,
+        &facts,
     );
+    assert_eq!((trends.resolved.len(), trends.carried.len()), (1, 1));
     let history = [20, 21]
         .map(|day| {
             RunRecord::of(
@@ -423,6 +454,7 @@ fn report_renders_offline_with_every_section_and_chart_and_runs_no_hostile_conte
         "&lt;img src=x onerror=\"document.title='pwned-owner'\"&gt;",
         "&lt;b&gt;kv&lt;/b&gt;*",
         "&lt;script&gt;document.title='pwned-resolved'&lt;/script&gt;",
+        "&lt;script&gt;document.title='pwned-carried'&lt;/script&gt;",
     ] {
         assert!(
             dom.contains(shown),

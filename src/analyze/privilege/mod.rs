@@ -47,6 +47,8 @@ pub const UNUSED_RULE: &str = "unused-permission";
 pub const DORMANT_RULE: &str = "dormant-grant";
 pub const ESCALATION_RULE: &str = "access-policy-escalation";
 pub const NO_DATA_RULE: &str = "unused-permission-no-data";
+/// Every rule of this stage (its findings are not Cedar's).
+pub const RULES: [&str; 4] = [UNUSED_RULE, DORMANT_RULE, ESCALATION_RULE, NO_DATA_RULE];
 
 /// Default minimum period of logs before a recommendation is firm.
 pub const DEFAULT_MIN_OBSERVATION_DAYS: u32 = 30;
@@ -173,6 +175,17 @@ fn is_group(oid: &str, inventory: &Inventory, grant: &Grant<'_>) -> bool {
                 .to_ascii_lowercase()
                 .ends_with("group")
         })
+}
+
+/// Whether `principal` (an object id) holds any grant on `vault` in the
+/// inventory: an access-policy entry or a role assignment in its scope.
+/// The scheduled job asks it of a least-privilege finding no longer raised,
+/// to say whether the grant was removed or only narrowed.
+pub fn holds_grant(inventory: &Inventory, principal: &str, vault: &str) -> bool {
+    let Some(vault) = inventory.vaults.get(&vault.to_ascii_lowercase()) else {
+        return false;
+    };
+    grants_on(inventory, vault, PermissionMap::get()).contains_key(&principal.to_ascii_lowercase())
 }
 
 /// Judges every inventoried vault.
