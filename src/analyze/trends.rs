@@ -182,6 +182,9 @@ impl Coverage {
     }
 }
 
+/// Whether a principal (object id) holds a grant on a vault in the run's inventory.
+pub type HoldsGrant<'a> = &'a dyn Fn(&str, &str) -> bool;
+
 /// What a run knows beyond its findings, to decide what is over.
 pub struct RunFacts<'a> {
     /// When the run started.
@@ -193,7 +196,7 @@ pub struct RunFacts<'a> {
     pub read_a_day: bool,
     /// Whether `principal` holds a grant on `vault` in this run's inventory;
     /// `None` when the run has no inventory (grant findings then stay open).
-    pub holds_grant: Option<&'a dyn Fn(&str, &str) -> bool>,
+    pub holds_grant: Option<HoldsGrant<'a>>,
     pub suppressions: &'a Suppressions,
     pub lifecycle: Lifecycle,
 }

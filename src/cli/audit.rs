@@ -39,7 +39,8 @@ pub struct AuditArgs {
     /// Exit with code 1 if any record was rejected.
     #[arg(long)]
     pub strict: bool,
-    /// Files to write into --out (comma-separated). summary.json is always written.
+    /// Files to write into --out (comma-separated): json, csv, html, sarif.
+    /// summary.json is always written.
     #[arg(long, value_delimiter = ',', default_value = "json,csv,html")]
     pub format: Vec<OutputFormat>,
     /// Print findings as JSON lines on stdout instead of the summary table.

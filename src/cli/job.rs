@@ -24,7 +24,8 @@ pub struct RunArgs {
     /// Exit with code 1 if any record was rejected.
     #[arg(long)]
     pub strict: bool,
-    /// Files to write besides summary.json (comma-separated).
+    /// Files to write besides summary.json (comma-separated): json, csv,
+    /// html, sarif.
     #[arg(long, value_delimiter = ',')]
     pub format: Option<Vec<OutputFormat>>,
     /// Print findings as JSON lines on stdout instead of the summary table.

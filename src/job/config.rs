@@ -282,12 +282,12 @@ impl Config {
             anyhow::anyhow!("{}: `{key}`: {message}", file.display())
         };
         let formats = match raw.format {
-            None => OutputFormat::ALL.to_vec(),
+            None => OutputFormat::DEFAULT.to_vec(),
             Some(names) => names
                 .iter()
                 .map(|n| OutputFormat::from_str(n, true))
                 .collect::<Result<_, _>>()
-                .map_err(|_| bad("format", "use json, csv and/or html".into()))?,
+                .map_err(|_| bad("format", "use json, csv, html and/or sarif".into()))?,
         };
         let at = |key: &str, span: std::ops::Range<usize>, message: String| -> anyhow::Error {
             anyhow::anyhow!(
@@ -621,6 +621,22 @@ mod tests {
         assert_eq!(unknown_placeholder("reports/{date}T{time}Z"), None);
         assert_eq!(unknown_placeholder("reports/{date"), Some("{date"));
         assert_eq!(unknown_placeholder("r/{time}/{run}"), Some("{run}"));
+    }
+
+    #[test]
+    fn sarif_is_a_format_to_ask_for_and_not_a_default() {
+        let sources = "[sources]\npaths = [\"l\"]\n";
+        let config = parse(&format!("state = \"s\"\nformat = [\"sarif\"]\n{sources}")).unwrap();
+        assert_eq!(config.formats, [OutputFormat::Sarif]);
+        let config = parse(&format!("state = \"s\"\n{sources}")).unwrap();
+        assert!(!config.formats.contains(&OutputFormat::Sarif));
+        let error = parse(&format!("state = \"s\"\nformat = [\"xml\"]\n{sources}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`format`") && error.contains("sarif"),
+            "{error}"
+        );
     }
 
     #[test]

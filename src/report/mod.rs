@@ -1,6 +1,6 @@
 //! Stage 3, report: what a run tells its reader (terminal), its auditors
-//! (HTML), its spreadsheets (CSV), its machines (JSON) and its scheduler
-//! (the exit code).
+//! (HTML), its spreadsheets (CSV), its machines (JSON), code scanning
+//! (SARIF) and its scheduler (the exit code).
 //!
 //! Everything here renders an [`Analysis`] that the analyze stage made; no
 //! module of this stage computes anything over events.
@@ -12,6 +12,7 @@ pub mod findings;
 pub mod html;
 pub mod job;
 pub mod rates;
+pub mod sarif;
 pub mod summary;
 pub mod terminal;
 
@@ -34,10 +35,14 @@ pub enum OutputFormat {
     Csv,
     /// report.html
     Html,
+    /// findings.sarif (SARIF 2.1.0, for GitHub code scanning and Azure DevOps)
+    Sarif,
 }
 
 impl OutputFormat {
-    pub const ALL: [OutputFormat; 3] = [Self::Json, Self::Csv, Self::Html];
+    /// The formats written when none is asked for. SARIF is not one of
+    /// them: it is for a CI that uploads it, and asks for it.
+    pub const DEFAULT: [OutputFormat; 3] = [Self::Json, Self::Csv, Self::Html];
 }
 
 /// Everything a report is made from.
@@ -85,6 +90,9 @@ pub fn write_report_files(outputs: &Outputs<'_>, ctx: &ReportContext<'_>) -> any
     }
     if outputs.formats.contains(&OutputFormat::Html) {
         html::write_html(out, ctx)?;
+    }
+    if outputs.formats.contains(&OutputFormat::Sarif) {
+        sarif::write_sarif(out, ctx)?;
     }
     if let Some(job) = ctx.job {
         job::write_job_reports(out, job)?;

@@ -395,6 +395,16 @@ fn the_github_workflow_runs_on_schedule_with_oidc_and_fails_on_a_failed_check() 
         .as_str()
         .unwrap();
     assert!(run.contains("run --config kvaudit.toml"), "{run}");
+    // Findings to code scanning: the run writes SARIF, and the upload runs
+    // whatever the exit code, after the run, with the permission it needs.
+    assert!(run.contains("--format") && run.contains("sarif"), "{run}");
+    assert_eq!(workflow["permissions"]["security-events"], "write");
+    let upload = uses("github/codeql-action/upload-sarif@v3");
+    assert_eq!(upload["if"], "always()");
+    let sarif_file = upload["with"]["sarif_file"].as_str().unwrap();
+    assert!(sarif_file.starts_with("reports"), "{sarif_file}");
+    let index = |step: &Value| steps.iter().position(|s| s == step).unwrap();
+    assert!(index(upload) > index(steps.iter().find(|s| s["id"] == "audit").unwrap()));
     let last = steps.last().unwrap();
     assert_eq!(last["if"], "always()");
     assert!(
@@ -455,6 +465,24 @@ fn the_azure_devops_pipeline_runs_on_schedule_in_an_azure_cli_task() {
         .filter_map(|s| s["artifact"].as_str())
         .collect();
     assert!(published.contains(&"kvaudit-reports") && published.contains(&"kvaudit-state"));
+    // The SARIF SAST Scans Tab reads the artifact CodeAnalysisLogs; the run
+    // writes findings.sarif and gathers it there.
+    assert!(
+        script.contains("--format") && script.contains("sarif"),
+        "{script}"
+    );
+    assert!(script.contains("findings.sarif") && script.contains("CodeAnalysisLogs"));
+    let sarif = steps
+        .iter()
+        .find(|s| s["artifact"] == "CodeAnalysisLogs")
+        .expect("a CodeAnalysisLogs artifact");
+    assert_eq!(sarif["condition"], "always()");
+    assert!(
+        sarif["publish"]
+            .as_str()
+            .unwrap()
+            .ends_with("/CodeAnalysisLogs")
+    );
     let restore = steps
         .iter()
         .find(|s| s["task"] == "DownloadPipelineArtifact@2")

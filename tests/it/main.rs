@@ -32,3 +32,4 @@ mod pull_bench;
 mod rates;
 mod record_loss;
 mod report_browser;
+mod sarif;
