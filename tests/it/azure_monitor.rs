@@ -976,3 +976,118 @@ fn pull_refuses_pushdown_and_says_what_to_run() {
     run.says("kvaudit audit --workspace ID --pushdown");
     assert!(standin.query_requests().is_empty());
 }
+
+/// A 200 with a `PartialError`, as the service writes one (the envelope of
+/// `200-partial-error-data-size.json`), for a reason a shorter slice does
+/// not avoid. SYNTHETIC: the inner message is invented.
+fn partial_error_not_about_size() -> Scripted {
+    Scripted {
+        status: 200,
+        body: serde_json::json!({
+            "tables": [{"name": "PrimaryResult", "columns": [{"name": "TimeGenerated", "type": "datetime"}], "rows": []}],
+            "error": {
+                "code": "PartialError",
+                "message": "There were some errors when processing your query.",
+                "details": [{
+                    "code": "EngineError",
+                    "message": "Something went wrong processing your query on the server.",
+                    "innererror": {"code": "-2133196798", "message": "Function 'kv_enrich' failed: lookup table is unavailable", "severity": 2, "severityName": "Error"}
+                }]
+            }
+        })
+        .to_string(),
+        headers: Vec::new(),
+    }
+}
+
+#[test]
+fn a_partial_error_not_about_size_is_unfinished_not_split() {
+    let standin = mixed_workspace();
+    standin
+        .state
+        .lock()
+        .unwrap()
+        .script
+        .push_back(partial_error_not_about_size());
+    let run = audit_workspace(&standin, "2026-11-22", "2026-11-23", &["--slice", "1d"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(
+        standin.query_requests().len(),
+        1,
+        "halving would meet the same error in every half"
+    );
+    let unfinished = run.summary()["pull"]["unfinished"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(unfinished.len(), 1);
+    let reason = unfinished[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("lookup table is unavailable"), "{reason}");
+    assert!(
+        reason.contains("a shorter slice does not avoid"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_200_with_only_an_error_shows_the_service_text() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().script.push_back(Scripted {
+        status: 200,
+        body: r#"{"error":{"code":"SemanticError","message":"A semantic error occurred.","details":[{"code":"SEM0100","message":"'where' operator: Failed to resolve column or scalar expression named 'ResultSignature'"}]}}"#.into(),
+        headers: Vec::new(),
+    });
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &["--slice", "1d"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    run.says("Failed to resolve column or scalar expression named 'ResultSignature'");
+    assert!(
+        !run.stderr.contains("is not a query result"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn one_workspace_that_refuses_does_not_stop_the_others() {
+    const MISSING: &str = "99999999-8888-7777-6666-555555555555";
+    let standin = mixed_workspace();
+    let run = audit_workspace(
+        &standin,
+        "2026-11-19",
+        "2026-11-24",
+        &["--slice", "1d", "--workspace", MISSING],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    run.says("the other workspaces are still pulled");
+    let summary = run.summary();
+    let exported = ingest_files(&[diagnostics_export(), azkv_export()]);
+    assert_eq!(
+        summary["records_analyzed"].as_u64().unwrap(),
+        exported.height() as u64,
+        "every row of the workspace that answered"
+    );
+    let unfinished = summary["pull"]["unfinished"].as_array().unwrap();
+    assert_eq!(
+        unfinished.len(),
+        5,
+        "the five days of the missing workspace"
+    );
+    for slice in unfinished {
+        assert_eq!(slice["workspace"], MISSING);
+        assert!(
+            slice["reason"].as_str().unwrap().contains("was not found"),
+            "{slice}"
+        );
+    }
+
+    // When every workspace refuses, the pull stops with the service's words.
+    let standin = StandIn::start();
+    let run = audit_workspace(
+        &standin,
+        "2026-11-19",
+        "2026-11-24",
+        &["--workspace", MISSING],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run.says("was not found");
+}

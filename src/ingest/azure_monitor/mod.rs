@@ -7,7 +7,11 @@
 //! (a `PartialError` at the row or size limit, or a `504` past the server
 //! timeout) is split in two and retried; one that still fails at the shortest
 //! slice, or after the transport's retries, is *unfinished*: listed in the
-//! pull's account ([`PullAccount`]), never silently dropped.
+//! pull's account ([`PullAccount`]), never silently dropped. A workspace of
+//! several that refuses the query (403, 404, 400) has all its slices
+//! unfinished with the service's words while the others are pulled; only
+//! when every workspace refuses, or the token itself is refused, does the
+//! pull stop.
 
 pub mod auth;
 pub mod client;
@@ -261,12 +265,41 @@ fn classify(answer: Result<Answer, QueryError>) -> Result<Outcome, QueryError> {
             "HTTP {status} after retries: {}",
             error.best_message()
         ))),
+        // A local read timeout is a slow query like a 504: a shorter slice helps.
+        Err(QueryError::Transport(e)) if timed_out(&e) => Ok(Outcome::Split(format!(
+            "no answer before the read timeout: {}",
+            error_chain(&e)
+        ))),
         Err(QueryError::Transport(e)) => Ok(Outcome::Unfinished(format!(
             "no answer from the service after retries: {}",
             error_chain(&e)
         ))),
         Err(other) => Err(other),
     }
+}
+
+/// Whether a transport error, or one of its causes, is a timeout.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(c) = cause {
+        let timeout = c
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+            || c.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut);
+        if timeout {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// Whether a rejection belongs to one workspace (it may not be read, it
+/// does not exist, its tables differ), so that the others are still pulled;
+/// a token the service refuses (401) would fail in every workspace.
+fn rejects_only_this_workspace(error: &QueryError) -> bool {
+    matches!(error, QueryError::Rejected { status, .. } if *status != 401)
 }
 
 /// Progress: slices done of slices known, rows and bytes so far.
@@ -467,6 +500,9 @@ pub(crate) async fn run_queries(
         .max()
         .unwrap_or(plan.slice);
     let mut longest = vec![first; plan.workspaces.len()];
+    // Per workspace, why the service refuses it, once it has: its other
+    // slices are not asked for and are unfinished for the same reason.
+    let mut refused: Vec<Option<String>> = vec![None; plan.workspaces.len()];
     let mut running = JoinSet::new();
     loop {
         while running.len() < MAX_CONCURRENT
@@ -497,6 +533,42 @@ pub(crate) async fn run_queries(
         let workspace = &plan.workspaces[job.workspace];
         let outcome = match classify(answer) {
             Ok(outcome) => outcome,
+            Err(error)
+                if rejects_only_this_workspace(&error)
+                    && (refused[job.workspace].is_some()
+                        || refused
+                            .iter()
+                            .enumerate()
+                            .any(|(i, r)| i != job.workspace && r.is_none())) =>
+            {
+                // One workspace of several refuses: pull the others, and
+                // list this one's slices as unfinished with the service's words.
+                let reason = refused[job.workspace]
+                    .get_or_insert_with(|| {
+                        let why = fatal(error, workspace, client, credential, &queries[job.query]);
+                        tracing::warn!("{why:#}; the other workspaces are still pulled");
+                        format!("{why:#}")
+                    })
+                    .clone();
+                let mut skipped = vec![job];
+                pending.retain(|p| {
+                    let same = p.workspace == job.workspace;
+                    if same {
+                        skipped.push(*p);
+                    }
+                    !same
+                });
+                for skipped in skipped {
+                    progress.inc(1);
+                    account.unfinished.push(UnfinishedSlice {
+                        workspace: workspace.clone(),
+                        slice: skipped.slice.to_string(),
+                        reason: reason.clone(),
+                    });
+                }
+                describe_progress(progress, account);
+                continue;
+            }
             Err(error) => {
                 running.abort_all();
                 return Err(fatal(
@@ -589,9 +661,17 @@ pub(crate) fn parse_answer(body: &[u8]) -> Result<QueryResults<'_>, String> {
 pub(crate) fn partial(results: &QueryResults<'_>) -> Result<Option<String>, String> {
     match &results.error {
         None => Ok(None),
-        Some(error) if error.code == "PartialError" => {
+        Some(error) if error.code == "PartialError" && error.is_result_too_large() => {
             Ok(Some(format!("partial result: {}", error.best_message())))
         }
+        // A warning of a fuzzy union, a function's error: a shorter slice
+        // would meet it again, so halving would only multiply the queries.
+        Some(error) if error.code == "PartialError" => Err(format!(
+            "the service answered part of the slice, for a reason a shorter slice does not avoid: \
+             {} [{}]; the slice was not read",
+            error.best_message(),
+            error.codes().join("/")
+        )),
         Some(error) => Err(format!(
             "the answer carries an error: {} [{}]",
             error.best_message(),
@@ -644,4 +724,42 @@ pub fn validate(plan: &PullPlan) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport_error(cause: std::io::Error) -> QueryError {
+        QueryError::Transport(azure_core::Error::with_error(
+            azure_core::error::ErrorKind::Io,
+            cause,
+            "sending the request",
+        ))
+    }
+
+    #[test]
+    fn a_read_timeout_splits_its_slice_and_a_refused_connection_does_not() {
+        let timeout = transport_error(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "operation timed out",
+        ));
+        assert!(matches!(classify(Err(timeout)), Ok(Outcome::Split(_))));
+        let refused = transport_error(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused",
+        ));
+        assert!(matches!(classify(Err(refused)), Ok(Outcome::Unfinished(_))));
+    }
+
+    #[test]
+    fn only_a_workspace_level_rejection_spares_the_other_workspaces() {
+        let rejected = |status| QueryError::Rejected {
+            status,
+            error: ErrorInfo::default(),
+        };
+        assert!(rejects_only_this_workspace(&rejected(403)));
+        assert!(rejects_only_this_workspace(&rejected(404)));
+        assert!(!rejects_only_this_workspace(&rejected(401)));
+    }
 }

@@ -18,7 +18,8 @@ use crate::ingest::schema::{Cow, SourceFormat};
 /// A `200` body: result tables and, for a partial result, an error.
 #[derive(Debug, Deserialize)]
 pub struct QueryResults<'a> {
-    #[serde(borrow)]
+    /// Absent from a 200 that carries only an `error`.
+    #[serde(borrow, default)]
     pub tables: Vec<ResultTable<'a>>,
     #[serde(default)]
     pub error: Option<ErrorInfo>,
@@ -123,13 +124,16 @@ impl ErrorInfo {
         codes
     }
 
-    /// Whether a partial result was cut at the size or row limit, which a
-    /// shorter slice avoids (`E_QUERY_RESULT_SET_TOO_LARGE`).
+    /// Whether a partial result was cut at the size, row or time limit,
+    /// which a shorter slice avoids (`E_QUERY_RESULT_SET_TOO_LARGE`,
+    /// `E_QUERY_EXECUTION_TIMEOUT`).
     pub fn is_result_too_large(&self) -> bool {
         let text = |s: &str| {
             s.contains("E_QUERY_RESULT_SET_TOO_LARGE")
                 || s.contains("record count limit")
                 || s.contains("data size limit")
+                || s.contains("E_QUERY_EXECUTION_TIMEOUT")
+                || s.contains("timed out")
         };
         text(&self.message)
             || self.details.iter().any(|d| text(&d.message))
