@@ -52,6 +52,8 @@ struct Raw {
     #[serde(default)]
     strict: bool,
     #[serde(default)]
+    allow_empty: bool,
+    #[serde(default)]
     quiet: bool,
     #[serde(default, alias = "json")]
     jsonl: bool,
@@ -149,6 +151,8 @@ pub struct Config {
     pub formats: Vec<OutputFormat>,
     pub fail_on: Option<Severity>,
     pub strict: bool,
+    /// A run that analysed no record exits as it otherwise would, not 4.
+    pub allow_empty: bool,
     pub quiet: bool,
     /// Findings as JSON lines on stdout.
     pub jsonl: bool,
@@ -174,6 +178,7 @@ pub struct Overrides {
     pub out: Option<String>,
     pub fail_on: Option<Severity>,
     pub strict: Option<bool>,
+    pub allow_empty: Option<bool>,
     pub formats: Option<Vec<OutputFormat>>,
     pub jsonl: Option<bool>,
     pub quiet: Option<bool>,
@@ -296,6 +301,7 @@ impl Config {
             formats,
             fail_on,
             strict: raw.strict,
+            allow_empty: raw.allow_empty,
             quiet: raw.quiet,
             jsonl: raw.jsonl,
             timings: raw.timings,
@@ -333,6 +339,7 @@ impl Config {
         }
         self.fail_on = overrides.fail_on.or(self.fail_on);
         self.strict = overrides.strict.unwrap_or(self.strict);
+        self.allow_empty = overrides.allow_empty.unwrap_or(self.allow_empty);
         self.formats = overrides.formats.unwrap_or(self.formats);
         self.jsonl = overrides.jsonl.unwrap_or(self.jsonl);
         self.quiet = overrides.quiet.unwrap_or(self.quiet);
@@ -409,6 +416,7 @@ mod tests {
             ("max-secret-age", "max-secret-age"),
             ("fail-on", "fail-on"),
             ("strict", "strict"),
+            ("allow-empty", "allow-empty"),
             ("format", "format"),
             ("jsonl", "jsonl"),
             ("quiet", "quiet"),

@@ -26,7 +26,7 @@ use crate::job::sources;
 use crate::job::state::StateDir;
 use crate::progress;
 use crate::report::Outputs;
-use crate::report::exit::{Bar, Exit, exit_status};
+use crate::report::exit::{Bar, Exit, NoFiles, exit_status};
 use crate::report::job::JobReport;
 
 /// State documents: the last run's active findings, and the run history.
@@ -77,6 +77,11 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
         Vec::new()
     } else {
         ingest::inputs::expand(&config.paths)?
+    };
+    let no_files = if candidates.is_empty() {
+        NoFiles::NoneAtAll
+    } else {
+        NoFiles::NoneNew
     };
     let previous_marks = manifest
         .as_ref()
@@ -221,6 +226,9 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
     let bar = Bar {
         fail_on: config.fail_on,
         strict: config.strict,
+        allow_empty: config.allow_empty,
+        no_files,
+        ..Bar::default()
     };
     let code = exit_status(bar, &applied.findings, &ingested);
     if code == Exit::Incomplete {

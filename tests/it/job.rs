@@ -116,13 +116,14 @@ impl Job {
         cmd
     }
 
-    /// Runs to the end; returns the run's findings, summary and stderr, and
-    /// moves its reports aside.
+    /// Runs to the end; returns the run's exit code, findings, summary and
+    /// stderr, and moves its reports aside. A run that analysed nothing (an
+    /// idle rerun) ends with 4, which tests about reruns check.
     fn run(&self) -> RunResult {
         let output = self.command().output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let code = output.status.code().unwrap_or(-1);
-        assert!(code == 0 || code == 1, "exit {code}: {stderr}");
+        assert!(matches!(code, 0 | 1 | 4), "exit {code}: {stderr}");
         let reports = self.path("reports/current");
         let read = |name: &str| -> Value {
             std::fs::read_to_string(reports.join(name))
@@ -130,6 +131,7 @@ impl Job {
                 .unwrap_or(Value::Null)
         };
         let result = RunResult {
+            code,
             findings: read("findings.json")
                 .as_array()
                 .cloned()
@@ -145,6 +147,7 @@ impl Job {
 }
 
 struct RunResult {
+    code: i32,
     findings: Vec<Value>,
     summary: Value,
     suppressions: Value,
@@ -275,6 +278,12 @@ fn fourteen_daily_runs_find_what_one_run_over_the_fourteen_days_finds() {
     // A run with nothing new reads nothing and finds no event again.
     let idle = daily.run();
     assert_eq!(idle.summary["records_read"].as_u64(), Some(0));
+    assert_eq!(idle.code, 4, "{}", idle.stderr);
+    assert!(
+        idle.stderr.contains("no new log files since the last run"),
+        "{}",
+        idle.stderr
+    );
     assert!(
         idle.findings
             .iter()
@@ -388,8 +397,10 @@ fn a_blob_that_grew_is_read_from_where_the_last_run_stopped() {
         example.contains(&format!("PT1H.json:{}:", lines.len() + 1)),
         "{example}"
     );
-    // Unchanged since: nothing to read.
-    assert_eq!(job.run().summary["records_read"].as_u64(), Some(0));
+    // Unchanged since: nothing to read, which fails the run.
+    let idle = job.run();
+    assert_eq!(idle.summary["records_read"].as_u64(), Some(0));
+    assert_eq!(idle.code, 4, "{}", idle.stderr);
 }
 
 #[test]

@@ -27,6 +27,7 @@ mod kql_check;
 mod layout;
 mod least_privilege;
 mod logging;
+mod nothing_analysed;
 mod policy_engine;
 mod pull_bench;
 mod rates;
