@@ -22,6 +22,7 @@ mod hostile_text;
 mod ingest_bad_input;
 mod ingest_formats;
 mod ingest_inputs;
+mod ingest_utf16;
 mod job;
 mod kql_check;
 mod layout;
