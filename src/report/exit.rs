@@ -109,8 +109,13 @@ pub fn nothing_analysed(no_files: NoFiles, ingested: &Ingested) -> Option<String
             thousands(ingested.records_read)
         ));
     }
-    if ingested.pull.is_some() {
-        return Some("the Log Analytics pull returned no records".to_owned());
+    if let Some(pull) = &ingested.pull {
+        return Some(format!(
+            "the Log Analytics pull of {} returned no records from {} to {}",
+            pull.workspaces.join(", "),
+            pull.time_from,
+            pull.time_to
+        ));
     }
     if !ingested.inputs.is_empty() {
         return Some(format!(
