@@ -33,6 +33,8 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<Exit> {
         bar: Bar {
             fail_on: args.fail_on,
             strict: args.strict,
+            allow_empty: args.allow_empty,
+            ..Bar::default()
         },
     })
 }

@@ -39,6 +39,10 @@ pub struct AuditArgs {
     /// Exit with code 1 if any record was rejected.
     #[arg(long)]
     pub strict: bool,
+    /// Exit as usual when no record was analysed (no input files, every record
+    /// rejected), not with code 4.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Files to write into --out (comma-separated): json, csv, html, sarif.
     /// summary.json is always written.
     #[arg(long, value_delimiter = ',', default_value = "json,csv,html")]

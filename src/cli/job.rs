@@ -24,6 +24,10 @@ pub struct RunArgs {
     /// Exit with code 1 if any record was rejected.
     #[arg(long)]
     pub strict: bool,
+    /// Exit as usual when no record was analysed (no new log files, every
+    /// record rejected), not with code 4.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Files to write besides summary.json (comma-separated): json, csv,
     /// html, sarif.
     #[arg(long, value_delimiter = ',')]
@@ -47,6 +51,7 @@ impl RunArgs {
             out: self.out.clone(),
             fail_on: self.fail_on,
             strict: self.strict.then_some(true),
+            allow_empty: self.allow_empty.then_some(true),
             formats: self.format.clone(),
             jsonl: self.jsonl.then_some(true),
             quiet: self.quiet.then_some(true),

@@ -15,6 +15,7 @@ pub mod rejections;
 pub mod resource;
 pub mod schema;
 pub mod time;
+pub mod utf16;
 
 use indicatif::ProgressBar;
 use polars::prelude::*;

@@ -24,6 +24,7 @@ use super::inputs::{CountingReader, Input};
 use super::parquet::{self, ParquetInput};
 use super::rejections::{RejectReason, Rejection, RejectionLog};
 use super::schema::SourceFormat;
+use super::utf16;
 
 /// Bytes read per block.
 const BLOCK_BYTES: usize = 16 << 20;
@@ -169,6 +170,25 @@ fn open(input: &Input, progress: &ProgressBar) -> io::Result<Opened> {
 }
 
 impl Source {
+    /// This source from `head` (read from it, the BOM dropped) on, decoded
+    /// from UTF-16 to UTF-8 as it is read; a failure already met is kept.
+    fn decoded_utf16(self, head: Vec<u8>, endian: utf16::Endian) -> Source {
+        let rest: Box<dyn Read + Send> = if self.eof {
+            Box::new(io::empty())
+        } else {
+            self.reader
+        };
+        Source {
+            reader: Box::new(utf16::Decoder::new(
+                io::Cursor::new(head).chain(rest),
+                endian,
+            )),
+            gzip: self.gzip,
+            eof: false,
+            failure: self.failure,
+        }
+    }
+
     /// Appends up to `limit` more bytes to `buf` (fewer only at the end).
     fn fill(&mut self, buf: &mut Vec<u8>, limit: usize) {
         let wanted = buf.len() + limit;
@@ -479,6 +499,29 @@ pub fn read_input(input: &Input, progress: &ProgressBar) -> PolarsResult<InputOu
 
     let mut buf = Vec::new();
     source.fill(&mut buf, BLOCK_BYTES);
+    // UTF-16 with a BOM (after gzip, if any) is read as the UTF-8 it
+    // decodes to; the rest of a grown file is never UTF-16 (the job reads
+    // a grown UTF-16 file again whole).
+    if !input.resumes() {
+        if let Some(endian) = utf16::bom(&buf) {
+            buf.drain(..2);
+            source = source.decoded_utf16(std::mem::take(&mut buf), endian);
+            source.fill(&mut buf, BLOCK_BYTES);
+        } else if let Some(endian) = utf16::without_bom(&buf) {
+            outcome.records += 1;
+            outcome.rejections.record(file_rejection(
+                RejectReason::Utf16WithoutBom,
+                1,
+                format!(
+                    "{} text without a byte order mark; nothing was read from it \
+                     (convert it: iconv -f {} -t UTF-8)",
+                    endian.name(),
+                    endian.name()
+                ),
+            ));
+            return Ok(outcome);
+        }
+    }
     let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {

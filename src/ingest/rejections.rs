@@ -43,6 +43,9 @@ pub enum RejectReason {
     RecordTooLarge,
     /// An event time before Key Vault existed or after the run (see [`super::time::plausible`]).
     ImplausibleTime,
+    /// UTF-16 text without a byte order mark (NUL bytes between ASCII
+    /// characters); with a BOM it is decoded and read.
+    Utf16WithoutBom,
 }
 
 impl RejectReason {
@@ -63,6 +66,7 @@ impl RejectReason {
             Self::InvalidField => "invalid-field",
             Self::RecordTooLarge => "record-too-large",
             Self::ImplausibleTime => "implausible-time",
+            Self::Utf16WithoutBom => "utf16-without-bom",
         }
     }
 
@@ -92,6 +96,9 @@ impl RejectReason {
             }
             Self::ImplausibleTime => {
                 "the record's time is before Key Vault existed or after this run; check the clock of what wrote it"
+            }
+            Self::Utf16WithoutBom => {
+                "convert it to UTF-8 (iconv -f UTF-16LE -t UTF-8 FILE > FILE.json; PowerShell: Get-Content FILE | Out-File -Encoding utf8 FILE.json), or save it with a byte order mark"
             }
         }
     }

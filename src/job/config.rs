@@ -56,6 +56,8 @@ struct Raw {
     #[serde(default)]
     strict: bool,
     #[serde(default)]
+    allow_empty: bool,
+    #[serde(default)]
     quiet: bool,
     #[serde(default, alias = "json")]
     jsonl: bool,
@@ -208,6 +210,8 @@ pub struct Config {
     /// `fail-on` counts only new findings, not the open ones of earlier runs.
     pub fail_on_new_only: bool,
     pub strict: bool,
+    /// A run that analysed no record exits as it otherwise would, not 4.
+    pub allow_empty: bool,
     pub quiet: bool,
     /// Findings as JSON lines on stdout.
     pub jsonl: bool,
@@ -235,6 +239,7 @@ pub struct Overrides {
     pub out: Option<String>,
     pub fail_on: Option<Severity>,
     pub strict: Option<bool>,
+    pub allow_empty: Option<bool>,
     pub formats: Option<Vec<OutputFormat>>,
     pub jsonl: Option<bool>,
     pub quiet: Option<bool>,
@@ -377,6 +382,7 @@ impl Config {
             fail_on,
             fail_on_new_only: raw.fail_on_new_only,
             strict: raw.strict,
+            allow_empty: raw.allow_empty,
             quiet: raw.quiet,
             jsonl: raw.jsonl,
             timings: raw.timings,
@@ -430,6 +436,7 @@ impl Config {
         }
         self.fail_on = overrides.fail_on.or(self.fail_on);
         self.strict = overrides.strict.unwrap_or(self.strict);
+        self.allow_empty = overrides.allow_empty.unwrap_or(self.allow_empty);
         self.formats = overrides.formats.unwrap_or(self.formats);
         self.jsonl = overrides.jsonl.unwrap_or(self.jsonl);
         self.quiet = overrides.quiet.unwrap_or(self.quiet);
@@ -506,6 +513,7 @@ mod tests {
             ("max-secret-age", "max-secret-age"),
             ("fail-on", "fail-on"),
             ("strict", "strict"),
+            ("allow-empty", "allow-empty"),
             ("format", "format"),
             ("jsonl", "jsonl"),
             ("quiet", "quiet"),

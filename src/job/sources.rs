@@ -101,13 +101,14 @@ fn resume_at(path: &Path, size: u64) -> u64 {
     if end == 0 { 0 } else { size }
 }
 
-/// Whether the file is gzip-compressed (a grown gzip is read again whole:
-/// its old end is no place to start decompressing).
-fn is_gzip(path: &Path) -> bool {
+/// Whether the file is gzip-compressed or UTF-16 (a grown one is read
+/// again whole: its old end is no place to start decompressing or
+/// decoding).
+fn is_gzip_or_utf16(path: &Path) -> bool {
     let mut magic = [0u8; 2];
     File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok_and(|()| magic == [0x1f, 0x8b])
+        .is_ok_and(|()| magic == [0x1f, 0x8b] || crate::ingest::utf16::bom(&magic).is_some())
 }
 
 /// SHA-256 (hex) of the first `len` bytes of the file (fewer at its end).
@@ -156,7 +157,7 @@ pub fn plan(candidates: Vec<Input>, previous: &BTreeMap<String, FileMark>) -> Fi
             plan.unchanged += 1;
             continue;
         }
-        let appendable = old.layout.as_deref() == Some("json-lines") && !is_gzip(path);
+        let appendable = old.layout.as_deref() == Some("json-lines") && !is_gzip_or_utf16(path);
         if same_head && size > old.size && appendable {
             plan.resumed += 1;
             plan.inputs.push(Input::Range {

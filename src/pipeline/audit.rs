@@ -38,16 +38,10 @@ pub struct AuditOptions {
 
 pub fn run(options: &AuditOptions) -> anyhow::Result<Exit> {
     let setup = Setup::load(&options.policy, &options.inventory)?;
+    // No log file is not an error of the arguments (a missing path is):
+    // the audit runs, reports what it read, and `exit_status` says why
+    // nothing was analysed.
     let inputs = ingest::inputs::expand(&options.paths)?;
-    if inputs.is_empty() && options.pull.is_none() {
-        anyhow::bail!(
-            "no log files found in {}; directories are searched for {} files",
-            options.paths.join(", "),
-            ingest::inputs::LOG_EXTENSIONS
-                .map(|e| format!(".{e}"))
-                .join(", ")
-        );
-    }
     let mut timer = StageTimer::new(options.timings);
     let total = inputs.iter().filter_map(Input::size).sum();
     let progress = progress::bar(progress::READING, total, options.quiet);
@@ -114,6 +108,10 @@ pub fn run(options: &AuditOptions) -> anyhow::Result<Exit> {
     )?;
     report(&outputs, &context)?;
     timer.done("report");
+    let bar = Bar {
+        judged_from_aggregates: aggregates.as_ref().is_some_and(|a| a.vaults.height() > 0),
+        ..options.bar
+    };
     let severities: Vec<_> = findings.iter().map(|f| f.severity).collect();
-    Ok(exit_status(options.bar, &severities, &ingested))
+    Ok(exit_status(bar, &severities, &ingested))
 }

@@ -27,7 +27,7 @@ use crate::job::history::{self, Retention};
 use crate::job::sources;
 use crate::job::state::StateDir;
 use crate::progress;
-use crate::report::exit::{Bar, Exit, exit_status};
+use crate::report::exit::{Bar, Exit, NoFiles, exit_status};
 use crate::report::job::JobReport;
 use crate::report::{Outputs, print_to_terminal, write_report_files};
 
@@ -99,6 +99,11 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
         Vec::new()
     } else {
         ingest::inputs::expand(&config.paths)?
+    };
+    let no_files = if candidates.is_empty() {
+        NoFiles::NoneAtAll
+    } else {
+        NoFiles::NoneNew
     };
     let previous_marks = manifest
         .as_ref()
@@ -278,6 +283,9 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
     let bar = Bar {
         fail_on: config.fail_on,
         strict: config.strict,
+        allow_empty: config.allow_empty,
+        no_files,
+        ..Bar::default()
     };
     let gated = trends.gated(&applied.findings, config.fail_on_new_only);
     let code = exit_status(bar, &gated, &ingested);

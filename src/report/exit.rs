@@ -4,6 +4,8 @@ use std::process::{ExitCode, Termination};
 
 use crate::analyze::policy::Severity;
 use crate::ingest::Ingested;
+use crate::ingest::inputs::LOG_EXTENSIONS;
+use crate::text::thousands;
 
 /// How a command ended, as its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,11 @@ pub enum Exit {
     Error = 2,
     /// Part of a Log Analytics pull could not be read (summary.json lists the slices).
     Incomplete = 3,
+    /// The audit ran but analysed no record: no input files (none new, for
+    /// the job), every record rejected, or a pull that returned nothing. A
+    /// compliance check that saw nothing has not passed; `--allow-empty`
+    /// (the job: `allow-empty = true`) accepts it.
+    NothingAnalysed = 4,
     /// Another run of the scheduled job holds the state's lock: nothing was done.
     LockHeld = 5,
 }
@@ -36,6 +43,8 @@ Exit codes:
      or, with --strict, a rejected record
   2  the audit could not run (bad arguments, missing paths, internal error)
   3  some time slices of a --workspace pull could not be read (listed in summary.json)
+  4  no record was analysed: no input files (or none new), or every record rejected
+     (--allow-empty accepts it)
   5  kvaudit run: another run holds the state directory's lock; nothing was done";
 
 /// What makes an audit fail its check.
@@ -45,12 +54,93 @@ pub struct Bar {
     pub fail_on: Option<Severity>,
     /// A rejected record fails.
     pub strict: bool,
+    /// An audit that analysed no record exits as it otherwise would, not
+    /// with [`Exit::NothingAnalysed`].
+    pub allow_empty: bool,
+    /// What "no input files" means for this run, for its message.
+    pub no_files: NoFiles,
+    /// The workspace's events were judged from its aggregates
+    /// (`--pushdown`): no event pulled is not nothing analysed.
+    pub judged_from_aggregates: bool,
+}
+
+/// Why a run had no input file, as its message says it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NoFiles {
+    /// `audit`: the paths named hold no log file.
+    #[default]
+    InPaths,
+    /// The job: every file in its sources was read by an earlier run.
+    NoneNew,
+    /// The job: its sources hold no file at all.
+    NoneAtAll,
+}
+
+/// Why nothing was analysed, in one line; `None` when something was.
+pub fn nothing_analysed(no_files: NoFiles, ingested: &Ingested) -> Option<String> {
+    if ingested.records_analyzed() > 0 {
+        return None;
+    }
+    let rejected = ingested.rejections.total();
+    if rejected > 0 {
+        let reasons: Vec<String> = ingested
+            .rejections
+            .by_reason()
+            .iter()
+            .take(3)
+            .map(|(reason, count, _)| format!("{reason} {}", thousands(*count)))
+            .collect();
+        let more = ingested.rejections.by_reason().len().saturating_sub(3);
+        let more = if more > 0 {
+            format!(" and {more} more reason(s)")
+        } else {
+            String::new()
+        };
+        let all = if rejected == 1 {
+            "the only record was rejected".to_owned()
+        } else {
+            format!("all {} records were rejected", thousands(rejected))
+        };
+        return Some(format!(
+            "{all}: {}{more} (summary.json lists them)",
+            reasons.join(", ")
+        ));
+    }
+    if ingested.records_read > 0 {
+        return Some(format!(
+            "none of the {} records read was analysed",
+            thousands(ingested.records_read)
+        ));
+    }
+    if let Some(pull) = &ingested.pull {
+        return Some(format!(
+            "the Log Analytics pull of {} returned no records from {} to {}",
+            pull.workspaces.join(", "),
+            pull.time_from,
+            pull.time_to
+        ));
+    }
+    if !ingested.inputs.is_empty() {
+        return Some(format!(
+            "the {} input(s) held no records",
+            ingested.inputs.len()
+        ));
+    }
+    Some(match no_files {
+        NoFiles::InPaths => format!(
+            "no log files in the paths given (directories are searched for {} files)",
+            LOG_EXTENSIONS.map(|e| format!(".{e}")).join(", ")
+        ),
+        NoFiles::NoneNew => "no new log files since the last run".to_owned(),
+        NoFiles::NoneAtAll => "the sources hold no log files at all".to_owned(),
+    })
 }
 
 /// The exit code of an audit: findings at or above the bar's severity (of
 /// the findings the gate counts, given by their severities: an audit's
 /// findings, or a scheduled run's new and open ones), rejected records under
-/// `strict`, and an unfinished pull (which wins: the audit is incomplete).
+/// `strict`, no record analysed (over those, unless the bar allows it), and
+/// an unfinished pull (which wins: the audit is incomplete).
 pub fn exit_status(bar: Bar, gated: &[Severity], ingested: &Ingested) -> Exit {
     let mut code = Exit::Ok;
     if let Some(severity) = bar.fail_on {
@@ -71,6 +161,18 @@ pub fn exit_status(bar: Bar, gated: &[Severity], ingested: &Ingested) -> Exit {
             ingested.rejections.total()
         );
         code = Exit::FailedCheck;
+    }
+    if !bar.judged_from_aggregates
+        && let Some(why) = nothing_analysed(bar.no_files, ingested)
+    {
+        if bar.allow_empty {
+            tracing::info!("nothing was analysed: {why} (allow-empty accepts it)");
+        } else {
+            tracing::warn!(
+                "nothing was analysed: {why}; exit 4 (--allow-empty or allow-empty = true accepts it)"
+            );
+            code = Exit::NothingAnalysed;
+        }
     }
     if report_unfinished(ingested) {
         code = Exit::Incomplete;

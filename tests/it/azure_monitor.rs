@@ -397,6 +397,18 @@ fn an_empty_workspace_is_an_empty_pull() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(standin.query_requests().iter().all(|r| r.status == 204));
     assert_eq!(read_parquet(&run.parquet()).height(), 0);
+    // Audited, it analysed nothing: exit 4, with the range that was empty.
+    let run = audit_workspace(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "nothing was analysed: the Log Analytics pull of {WORKSPACE} returned no records from 2026-11-22"
+        )),
+        "{}",
+        run.stderr
+    );
+    let run = audit_workspace(&standin, "2026-11-22", "2026-11-23", &["--allow-empty"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 /// AzureDiagnostics rows as a workspace holds them when some Key Vault

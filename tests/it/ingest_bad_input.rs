@@ -137,9 +137,12 @@ fn each_kind_of_damage_is_counted_and_located() {
 #[test]
 fn strict_turns_a_rejection_into_exit_code_1() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "notes.json", b"not a log\n");
-    let (code, _, _) = audit(&[&file]);
-    assert_eq!(code, 0);
+    // One good record and one broken line (all rejected is exit 4, see
+    // nothing_analysed.rs).
+    let text = format!("{}\n{{\"time\": oops\n", good_lines()[0]);
+    let file = write(dir.path(), "PT1H.json", text.as_bytes());
+    let (code, text, _) = audit(&[&file]);
+    assert_eq!(code, 0, "{text}");
     let (code, text, summary) = audit(&["--strict", &file]);
     assert_eq!(code, 1, "{text}");
     assert_eq!(summary["records_rejected"], 1);

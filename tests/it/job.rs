@@ -121,13 +121,14 @@ impl Job {
         cmd
     }
 
-    /// Runs to the end; returns the run's findings, summary and stderr, and
-    /// moves its reports aside.
+    /// Runs to the end; returns the run's exit code, findings, summary and
+    /// stderr, and moves its reports aside. A run that analysed nothing (an
+    /// idle rerun) ends with 4, which tests about reruns check.
     fn run(&self) -> RunResult {
         let output = self.command().output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let code = output.status.code().unwrap_or(-1);
-        assert!(code == 0 || code == 1, "exit {code}: {stderr}");
+        assert!(matches!(code, 0 | 1 | 4), "exit {code}: {stderr}");
         let reports = self.path("reports/current");
         let read = |name: &str| -> Value {
             std::fs::read_to_string(reports.join(name))
@@ -282,6 +283,12 @@ fn fourteen_daily_runs_find_what_one_run_over_the_fourteen_days_finds() {
     // A run with nothing new reads nothing and finds no event again.
     let idle = daily.run();
     assert_eq!(idle.summary["records_read"].as_u64(), Some(0));
+    assert_eq!(idle.code, 4, "{}", idle.stderr);
+    assert!(
+        idle.stderr.contains("no new log files since the last run"),
+        "{}",
+        idle.stderr
+    );
     assert!(
         idle.findings
             .iter()
@@ -395,8 +402,10 @@ fn a_blob_that_grew_is_read_from_where_the_last_run_stopped() {
         example.contains(&format!("PT1H.json:{}:", lines.len() + 1)),
         "{example}"
     );
-    // Unchanged since: nothing to read.
-    assert_eq!(job.run().summary["records_read"].as_u64(), Some(0));
+    // Unchanged since: nothing to read, which fails the run.
+    let idle = job.run();
+    assert_eq!(idle.summary["records_read"].as_u64(), Some(0));
+    assert_eq!(idle.code, 4, "{}", idle.stderr);
 }
 
 #[test]
@@ -505,7 +514,8 @@ fn open_ids(trends: &Value) -> Vec<String> {
 
 #[test]
 fn a_rerun_with_no_new_logs_fails_the_gate_as_the_run_before_it() {
-    let job = Job::new("fail-on = \"medium\"");
+    // allow-empty: the rerun reads nothing, which alone exits 4 (below).
+    let job = Job::new("fail-on = \"medium\"\nallow-empty = true");
     for day in 1..=3 {
         feed_day(&job.path("feed"), day);
     }
@@ -553,6 +563,13 @@ fn a_rerun_with_no_new_logs_fails_the_gate_as_the_run_before_it() {
     )
     .unwrap();
     assert_eq!(job.run().code, 0);
+    // Without allow-empty, a rerun that read nothing exits 4 whatever is open.
+    std::fs::write(
+        job.path("kvaudit.toml"),
+        text.replace("allow-empty = true", ""),
+    )
+    .unwrap();
+    assert_eq!(job.run().code, 4);
 }
 
 /// Removes every access-policy entry and role assignment of `principal`
@@ -652,7 +669,8 @@ fn an_event_finding_resolves_after_resolve_after_days_of_quiet_logs_and_not_befo
 
 #[test]
 fn an_acknowledged_finding_stops_failing_the_gate() {
-    let job = Job::new("fail-on = \"high\"\nsuppressions = \"suppressions.toml\"");
+    let job =
+        Job::new("fail-on = \"high\"\nsuppressions = \"suppressions.toml\"\nallow-empty = true");
     std::fs::write(job.path("suppressions.toml"), "").unwrap();
     for day in 1..=3 {
         feed_day(&job.path("feed"), day);
