@@ -1103,3 +1103,120 @@ fn one_workspace_that_refuses_does_not_stop_the_others() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     run.says("was not found");
 }
+
+/// A near-expiry notification in each table, as an export writes it
+/// (`eventGridEventProperties` per log-formats.md; EXP in Unix seconds).
+fn expiry_notifications() -> Vec<Map<String, Value>> {
+    let expires = 1_795_603_200; // 2026-11-25T08:00:00Z
+    let mut diagnostics = crate::standin::export_rows(&diagnostics_export())[0].clone();
+    diagnostics.insert(
+        "TimeGenerated".into(),
+        "2026-11-22T06:00:00.1234567Z".into(),
+    );
+    diagnostics.insert(
+        "OperationName".into(),
+        "SecretNearExpiryEventGridNotification".into(),
+    );
+    diagnostics.insert("eventGridEventProperties_data_EXP_d".into(), expires.into());
+    diagnostics.insert(
+        "eventGridEventProperties_data_ObjectName_s".into(),
+        "db-password".into(),
+    );
+    diagnostics.insert(
+        "eventGridEventProperties_data_ObjectType_s".into(),
+        "Secret".into(),
+    );
+    let mut azkv = crate::standin::export_rows(&azkv_export())[0].clone();
+    azkv.insert("TimeGenerated".into(), "2026-11-22T07:00:00.5Z".into());
+    azkv.insert(
+        "OperationName".into(),
+        "KeyNearExpiryEventGridNotification".into(),
+    );
+    azkv.insert(
+        "EventGridEventProperties".into(),
+        serde_json::json!({"subject": "signing-key", "data": {"ObjectName": "signing-key", "ObjectType": "Key", "NBF": null, "EXP": expires + 3600}}),
+    );
+    vec![diagnostics, azkv]
+}
+
+#[test]
+fn a_pull_keeps_the_expiry_of_notifications_as_an_export_does() {
+    let standin = StandIn::start();
+    let rows = expiry_notifications();
+    standin.add_rows(WORKSPACE, rows.clone());
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let pulled = read_parquet(&run.parquet());
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export.json");
+    std::fs::write(&export, serde_json::to_string(&rows).unwrap()).unwrap();
+    let exported = ingest_files(&[export]);
+    let expires = |frame: &DataFrame| -> Vec<Option<i64>> {
+        let sorted = frame
+            .sort(["time"], SortMultipleOptions::default())
+            .unwrap();
+        sorted
+            .column("expires")
+            .unwrap()
+            .cast(&DataType::Int64)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect()
+    };
+    let from_export = expires(&exported);
+    assert_eq!(from_export.len(), 2);
+    assert!(from_export.iter().all(Option::is_some), "{from_export:?}");
+    assert_eq!(expires(&pulled), from_export);
+}
+
+#[test]
+fn a_query_may_run_as_long_as_its_prefer_wait() {
+    // Five minutes of query time: past the service's default of three, within
+    // the ten kvaudit asks for.
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().query_seconds = 300;
+    let run = pull(&standin, "2026-11-22", "2026-11-23", &["--slice", "1d"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(standin.query_requests().len(), 1);
+    // Past even ten minutes the stand-in times out as the service does.
+    standin.state.lock().unwrap().query_seconds = 700;
+    let run = pull(
+        &standin,
+        "2026-11-22T00:00:00Z",
+        "2026-11-22T00:00:02Z",
+        &[],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    run.says("server timeout");
+}
+
+#[test]
+fn a_result_over_the_data_size_limit_is_split_until_every_row_is_read() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().max_bytes = 20_000;
+    let run = audit_workspace(&standin, "2026-11-19", "2026-11-24", &["--slice", "5d"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary = run.summary();
+    let exported = ingest_files(&[diagnostics_export(), azkv_export()]);
+    assert_eq!(
+        summary["records_analyzed"].as_u64().unwrap(),
+        exported.height() as u64
+    );
+    assert!(summary["pull"]["slices_split"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn the_pull_keeps_to_five_queries_at_once() {
+    let standin = mixed_workspace();
+    standin.state.lock().unwrap().delay = Duration::from_millis(100);
+    let run = pull(&standin, "2026-11-19", "2026-11-24", &["--slice", "2h"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let state = standin.state.lock().unwrap();
+    assert_eq!(state.most_in_flight, 5, "five at once, not fewer, not more");
+    assert!(
+        state.requests.iter().all(|r| r.status != 429),
+        "a sixth concurrent query is refused with 429"
+    );
+}

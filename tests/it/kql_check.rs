@@ -101,7 +101,7 @@ fn the_check_catches_a_column_azure_diagnostics_may_lack_and_a_split_union_colum
     assert!(!ok, "{text}");
     assert!(
         text.contains(
-            "bare.kql:61: [AzureDiagnostics only, without Key Vault columns] Error KS142"
+            "bare.kql:64: [AzureDiagnostics only, without Key Vault columns] Error KS142"
         ),
         "{text}"
     );

@@ -128,6 +128,18 @@ pub struct State {
     pub forbidden: HashSet<String>,
     /// Rows per answer before a `PartialError` (the service's is 500,000).
     pub max_rows: usize,
+    /// Bytes of rows per answer before a data-size `PartialError` (the
+    /// service's is 64,000,000).
+    pub max_bytes: usize,
+    /// How long a query runs on the service, against the `Prefer: wait=`
+    /// the request gives it (180 s without one): a query that runs longer
+    /// than its wait is answered 504, as the service does. Nothing sleeps.
+    pub query_seconds: u64,
+    /// How long each query answer takes for real, so that queries overlap.
+    pub delay: Duration,
+    /// Query requests being answered now, and the most there ever were.
+    pub in_flight: usize,
+    pub most_in_flight: usize,
     /// Answers to give to the next query requests, before normal behaviour.
     pub script: VecDeque<Scripted>,
     /// Answers to give to the next query request whose text carries the
@@ -156,6 +168,7 @@ impl StandIn {
         std::fs::write(&ca_path, ca_pem).unwrap();
         let state = Arc::new(Mutex::new(State {
             max_rows: 500_000,
+            max_bytes: 64_000_000,
             ..State::default()
         }));
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -318,8 +331,29 @@ where
         stream.read_exact(&mut body).await?;
         let body = String::from_utf8_lossy(&body).into_owned();
         let at = Instant::now();
-        let (status, mut response_headers, response_body) =
-            answer(&state, &method, &path, &headers, &body);
+        let is_query = path.ends_with("/query");
+        // The service runs five queries per user at once; a sixth is
+        // refused with 429 (the client must keep to five).
+        let refused = is_query && {
+            let mut s = state.lock().unwrap();
+            s.in_flight += 1;
+            s.most_in_flight = s.most_in_flight.max(s.in_flight);
+            s.in_flight > 5
+        };
+        let delay = state.lock().unwrap().delay;
+        if is_query && !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let (status, mut response_headers, response_body) = if refused {
+            let mut answer = json_answer(429, sample("429-throttled.SYNTHETIC.json"));
+            answer.1.push(("Retry-After".into(), "1".into()));
+            answer
+        } else {
+            answer(&state, &method, &path, &headers, &body)
+        };
+        if is_query {
+            state.lock().unwrap().in_flight -= 1;
+        }
         let mut response_body = response_body.into_bytes();
         let gzip = headers
             .get("accept-encoding")
@@ -427,6 +461,20 @@ fn answer(
         Ok(v) => v,
         Err(_) => return (200, Vec::new(), String::new()),
     };
+    // `Prefer: wait=N` lets a query run up to N seconds (at most 600);
+    // without it the service gives it 3 minutes.
+    let wait = headers
+        .get("prefer")
+        .and_then(|p| {
+            p.split(',')
+                .find_map(|part| part.trim().strip_prefix("wait="))
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .unwrap_or(180)
+        .min(600);
+    if state.query_seconds > wait {
+        return json_answer(504, sample("504-gateway-timeout.json"));
+    }
     let query = request["query"].as_str().unwrap_or_default();
     if let Some(offset) = query.find("NoSuchTable") {
         return json_answer(400, semantic_error(query, offset, "NoSuchTable"));
@@ -437,6 +485,16 @@ fn answer(
     ) else {
         return json_answer(200, json!({"tables": []}).to_string());
     };
+    // The body's `timespan` bounds TimeGenerated as well as the query's own
+    // `where` (the service applies both): rows outside it are not answered.
+    let Some((span_start, span_end)) = request["timespan"]
+        .as_str()
+        .and_then(|t| t.split_once('/'))
+        .and_then(|(a, b)| Some((parse_time(a)?, parse_time(b)?)))
+    else {
+        return json_answer(400, sample("400-syntax-error.json"));
+    };
+    let (start, end) = (start.max(span_start), end.min(span_end));
     let tables: HashSet<String> = match state.generated.get(workspace) {
         Some(generated) => generated.templates.iter().filter_map(table_of).collect(),
         None => state.workspaces[workspace]
@@ -547,6 +605,17 @@ fn answer(
             .collect(),
     };
     let max_rows = state.max_rows;
+    // Rows up to the size limit, as the service cuts a result at 64 MB.
+    let mut size = 0;
+    let within_size = rendered
+        .iter()
+        .take_while(|r| {
+            size += r.len() + 1;
+            size <= state.max_bytes
+        })
+        .count();
+    let too_big = within_size < rendered.len();
+    let max_rows = max_rows.min(within_size);
     let partial = rendered.len() > max_rows;
     let columns_json = Value::Array(
         columns
@@ -558,7 +627,17 @@ fn answer(
         "{{\"tables\":[{{\"name\":\"PrimaryResult\",\"columns\":{columns_json},\"rows\":[{}]}}]",
         rendered[..rendered.len().min(max_rows)].join(",")
     );
-    if partial {
+    if partial && too_big {
+        let recorded: Value =
+            serde_json::from_str(&sample("200-partial-error-data-size.json")).unwrap();
+        let mut error = recorded["error"].clone();
+        error["details"][0]["innererror"]["message"] = json!(format!(
+            "Query result set has exceeded the internal data size limit {} \
+             (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)",
+            state.max_bytes
+        ));
+        body.push_str(&format!(",\"error\":{error}"));
+    } else if partial {
         let synthetic: Value =
             serde_json::from_str(&sample("200-partial-error-record-count.SYNTHETIC.json")).unwrap();
         let mut error = synthetic["error"].clone();
