@@ -52,7 +52,7 @@ fn prepare(options: &PullOptions) -> anyhow::Result<Prepared> {
         anyhow::bail!("--endpoint {endpoint}: tokens are only sent over https");
     }
     let transport = client::transport(options.ca_cert.as_deref())?;
-    let credential = auth::credential(options.auth, &transport)?;
+    let credential = auth::credential(options.auth, &transport, &endpoint)?;
     let client = Arc::new(LogsQueryClient::new(
         endpoint,
         credential.token.clone(),

@@ -15,8 +15,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use azure_core::cloud::CloudConfiguration;
 use azure_core::credentials::{Secret, TokenCredential};
-use azure_core::http::{ClientOptions, Transport};
+use azure_core::http::{ClientOptions, Transport, Url};
 use azure_identity::{
     AzureCliCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
     ClientSecretCredentialOptions, DeveloperToolsCredential, ManagedIdentityCredential,
@@ -73,11 +74,33 @@ pub fn resolve_auto() -> AuthMode {
     }
 }
 
+/// The sign-in cloud of a Log Analytics endpoint: a sovereign cloud's
+/// endpoint signs in at that cloud's Entra ID (`login.microsoftonline.us`,
+/// `login.chinacloudapi.cn`), so `--endpoint` alone is enough. `None` (the
+/// public cloud, or `AZURE_AUTHORITY_HOST`, which then wins) leaves the
+/// SDK's choice: `AZURE_AUTHORITY_HOST` if set, else the public cloud.
+pub fn cloud_of(endpoint: &Url, authority_host: Option<&str>) -> Option<CloudConfiguration> {
+    if authority_host.is_some() {
+        return None;
+    }
+    match endpoint.host_str()? {
+        "api.loganalytics.us" => Some(CloudConfiguration::AzureGovernment),
+        "api.loganalytics.azure.cn" => Some(CloudConfiguration::AzureChina),
+        _ => None,
+    }
+}
+
 /// Builds the credential for `mode`; token requests go over `transport`
-/// (so `--ca-cert` applies to the sign-in endpoints too).
-pub fn credential(mode: AuthMode, transport: &Transport) -> anyhow::Result<Credential> {
+/// (so `--ca-cert` applies to the sign-in endpoints too), to the Entra ID
+/// of `endpoint`'s cloud ([`cloud_of`]).
+pub fn credential(
+    mode: AuthMode,
+    transport: &Transport,
+    endpoint: &Url,
+) -> anyhow::Result<Credential> {
     let client_options = ClientOptions {
         transport: Some(transport.clone()),
+        cloud: cloud_of(endpoint, env("AZURE_AUTHORITY_HOST").as_deref()).map(Arc::new),
         ..ClientOptions::default()
     };
     let mode = if mode == AuthMode::Auto {
@@ -142,4 +165,35 @@ pub fn credential(mode: AuthMode, transport: &Transport) -> anyhow::Result<Crede
         }
     };
     Ok(credential)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud(endpoint: &str, authority_host: Option<&str>) -> Option<CloudConfiguration> {
+        cloud_of(&Url::parse(endpoint).unwrap(), authority_host)
+    }
+
+    #[test]
+    fn the_sign_in_cloud_follows_the_endpoint_unless_the_authority_is_set() {
+        assert!(matches!(
+            cloud("https://api.loganalytics.us", None),
+            Some(CloudConfiguration::AzureGovernment)
+        ));
+        assert!(matches!(
+            cloud("https://api.loganalytics.azure.cn/", None),
+            Some(CloudConfiguration::AzureChina)
+        ));
+        assert!(cloud("https://api.loganalytics.io", None).is_none());
+        assert!(cloud("https://127.0.0.1:8443", None).is_none());
+        assert!(
+            cloud(
+                "https://api.loganalytics.us",
+                Some("https://login.microsoftonline.us")
+            )
+            .is_none(),
+            "AZURE_AUTHORITY_HOST wins"
+        );
+    }
 }
