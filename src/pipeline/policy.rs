@@ -18,20 +18,18 @@ fn load_or_report(
 ) -> anyhow::Result<Option<LoadedPolicies>> {
     match load() {
         Ok(policies) => {
-            let mut stderr = std::io::stderr().lock();
             for w in &policies.warnings {
-                writeln!(stderr, "warning: {w}")?;
+                tracing::warn!("{w}");
             }
             Ok(Some(policies))
         }
         Err(e) => match e.downcast::<PolicyErrors>() {
             Ok(errors) => {
-                let mut stderr = std::io::stderr().lock();
                 for error in &errors.errors {
-                    writeln!(stderr, "error: {error}")?;
+                    tracing::error!("{error}");
                 }
                 let n = errors.errors.len() as u64;
-                writeln!(stderr, "kvaudit: {n} policy {}", noun(n, "error", "errors"))?;
+                tracing::error!(errors = n, "{n} policy {}", noun(n, "error", "errors"));
                 Ok(None)
             }
             Err(other) => Err(other),
@@ -101,7 +99,10 @@ pub fn generate(paths: &[String], out: &Path, max_objects: usize) -> anyhow::Res
     }
     write_atomically(out, baseline.text.as_bytes())?;
     let rejected = ingested.rejections.total();
-    eprintln!(
+    tracing::info!(
+        permits = baseline.permits,
+        identities = baseline.identities,
+        out = %name,
         "wrote {} baseline permit{} for {} identit{} to {name} (from {} successful calls in {} records{})",
         baseline.permits,
         noun(baseline.permits as u64, "", "s"),

@@ -140,20 +140,28 @@ pub fn save(options: &PullOptions, out: &Path, quiet: bool) -> anyhow::Result<Ex
     parquet::write(&mut pulled.events, pulled.pull.as_ref(), out)?;
     let incomplete = report_unfinished(&pulled);
     if !quiet && let Some(account) = pulled.pull.as_ref() {
-        eprintln!(
-            "kvaudit: {} events ({} rejected) from {} workspace(s), {} slices, {:.1} MB read; wrote {}",
-            pulled.records_analyzed(),
-            pulled.rejections.total(),
+        let events = pulled.records_analyzed();
+        let rejected = pulled.rejections.total();
+        tracing::info!(
+            events,
+            rejected,
+            workspaces = account.workspaces.len(),
+            slices = account.slices_completed,
+            bytes = account.bytes,
+            out = %out.display(),
+            "pulled {events} events ({rejected} rejected) from {} workspace(s), {} slices, {:.1} MB read; wrote {}",
             account.workspaces.len(),
             account.slices_completed,
             account.bytes as f64 / 1e6,
             out.display()
         );
         for (reason, count, examples) in pulled.rejections.by_reason() {
-            eprintln!("kvaudit: {count} rejected ({reason})");
-            for example in examples.iter().take(3) {
-                eprintln!("  {example}");
-            }
+            let examples: String = examples
+                .iter()
+                .take(3)
+                .map(|e| format!("\n  {e}"))
+                .collect();
+            tracing::warn!(reason = %reason, count, "{count} rejected ({reason}){examples}");
         }
     }
     Ok(if incomplete {

@@ -56,3 +56,66 @@ fn the_option_is_global_and_text_is_the_default() {
     );
     assert_eq!(text.lines().count(), 1, "{text}");
 }
+
+/// Every line a command writes to stderr under `--log-format json`.
+fn json_lines(args: &[&str]) -> Vec<Value> {
+    let output = kvaudit().args(args).output().unwrap();
+    String::from_utf8(output.stderr)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"))
+        })
+        .collect()
+}
+
+#[test]
+fn policy_errors_and_a_generated_baseline_are_json_lines_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.cedar"),
+        "@id(\"night-reads\")\n@category(\"noise\")\n@severity(\"high\")\n@title(\"t\")\nforbid (principal, action, resource);\n",
+    )
+    .unwrap();
+    let policies = dir.path().to_str().unwrap();
+    let lines = json_lines(&[
+        "--log-format",
+        "json",
+        "policy",
+        "validate",
+        "--policies",
+        policies,
+    ]);
+    assert!(
+        lines.iter().any(|l| l["level"] == "ERROR"
+            && l["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown category `noise`")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l["errors"] == 1), "{lines:?}");
+
+    let out = dir.path().join("baseline.cedar");
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/same-events/PT1H.json"
+    );
+    let lines = json_lines(&[
+        "--log-format",
+        "json",
+        "policy",
+        "generate",
+        sample,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(out.exists());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "INFO" && l["permits"].as_u64().is_some_and(|p| p > 0)),
+        "{lines:?}"
+    );
+}
