@@ -194,7 +194,8 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
           ]
           env: [
             { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
-            { name: 'AZURE_SUBSCRIPTION_ID', value: subscription().subscriptionId }
+            // Exactly the vaults granted Reader above, whatever their subscription.
+            { name: 'VAULT_IDS', value: join(vaultResourceIds, ' ') }
             // The script in deploy/inventory/, passed whole: the Azure CLI image does not have it.
             { name: 'COLLECT_INVENTORY', value: loadTextContent('../inventory/collect-inventory.sh') }
           ]

@@ -13,7 +13,11 @@
 # Display names (`az ad sp list`, `az ad user list`) need Microsoft Graph
 # permissions the identity may not have; they are optional for kvaudit, so a
 # refusal there is a warning, not a failure.
-# AZURE_SUBSCRIPTION_ID, when set, selects the subscription to list vaults in.
+# VAULT_IDS, when set, names the vaults (resource IDs, separated by spaces or
+# newlines; they may be in different subscriptions): exactly those are
+# inventoried, as the Container Apps example passes the vaults it grants
+# Reader on. Otherwise the vaults are listed, in AZURE_SUBSCRIPTION_ID when
+# set (else the CLI's current subscription).
 # POSIX sh: the Azure CLI container image and CI runners both have it.
 set -eu
 
@@ -26,8 +30,12 @@ mkdir -p "$tmp"
 
 subscription=${AZURE_SUBSCRIPTION_ID:+--subscription $AZURE_SUBSCRIPTION_ID}
 
-# shellcheck disable=SC2086 # $subscription is deliberately split into option and value
-ids=$(az keyvault list $subscription --resource-type vault --query "[].id" -o tsv)
+if [ -n "${VAULT_IDS:-}" ]; then
+  ids=$VAULT_IDS
+else
+  # shellcheck disable=SC2086 # $subscription is deliberately split into option and value
+  ids=$(az keyvault list $subscription --resource-type vault --query "[].id" -o tsv)
+fi
 if [ -z "$ids" ]; then
   echo "collect-inventory: no key vaults visible to this identity; grant it Reader on the vaults" >&2
   exit 1

@@ -583,3 +583,99 @@ fn the_shell_scripts_parse() {
         );
     }
 }
+
+/// Runs collect-inventory.sh with a stand-in `az` that records its calls
+/// and answers each with a small JSON document; returns the calls.
+fn collect_inventory(vault_ids: Option<&str>) -> (Vec<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.path().join("calls");
+    let az = format!(
+        "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$1 $2\" in\n  'keyvault list') echo /subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-listed ;;\n  *) echo '[]' ;;\nesac\n",
+        calls.display()
+    );
+    let stub = bin.join("az");
+    std::fs::write(&stub, az).unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&stub)
+        .status()
+        .unwrap();
+    let out = dir.path().join("inventory");
+    let mut command = Command::new("sh");
+    command
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/inventory/collect-inventory.sh"))
+        .arg(&out)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("AZURE_SUBSCRIPTION_ID", "s1")
+        .env_remove("VAULT_IDS");
+    if let Some(ids) = vault_ids {
+        command.env("VAULT_IDS", ids);
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let calls = std::fs::read_to_string(&calls)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (calls, files)
+}
+
+#[test]
+fn the_inventory_covers_the_vaults_named_in_any_subscription_or_those_listed() {
+    let a = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-a";
+    let b = "/subscriptions/s2/resourceGroups/other/providers/Microsoft.KeyVault/vaults/kv-b";
+    let (calls, files) = collect_inventory(Some(&format!("{a} {b}")));
+    assert!(
+        !calls.iter().any(|c| c.starts_with("keyvault list")),
+        "{calls:?}"
+    );
+    for id in [a, b] {
+        assert!(
+            calls.contains(&format!("keyvault show --ids {id} -o json")),
+            "{calls:?}"
+        );
+        assert!(
+            calls.contains(&format!(
+                "role assignment list --scope {id} --include-inherited -o json"
+            )),
+            "{calls:?}"
+        );
+    }
+    for name in [
+        "keyvault-show-kv-a.json",
+        "keyvault-show-kv-b.json",
+        "role-assignments-kv-b.json",
+    ] {
+        assert!(files.contains(&name.to_owned()), "{files:?}");
+    }
+
+    // Without VAULT_IDS, the vaults of the subscription are listed.
+    let (calls, files) = collect_inventory(None);
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("keyvault list --subscription s1")),
+        "{calls:?}"
+    );
+    assert!(
+        files.contains(&"keyvault-show-kv-listed.json".to_owned()),
+        "{files:?}"
+    );
+
+    // The Container Apps job passes the vaults it grants Reader on.
+    let bicep = read("deploy/container-apps/main.bicep");
+    assert!(bicep.contains("{ name: 'VAULT_IDS', value: join(vaultResourceIds, ' ') }"));
+    assert!(!bicep.contains("AZURE_SUBSCRIPTION_ID"));
+}
