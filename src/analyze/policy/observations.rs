@@ -833,6 +833,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_logging_gap_is_judged_without_cedar_errors() {
+        use crate::analyze::policy::pack::Source;
+        use crate::analyze::policy::tests_runner::{TestEvent, frame_of};
+        let hourly = |time: &str, repeat| TestEvent {
+            time: time.into(),
+            repeat,
+            every: 3600.0,
+            ..TestEvent::default()
+        };
+        let frame = frame_of(&[
+            hourly("2026-11-01T00:00:00Z", 72),
+            hourly("2026-11-04T09:00:00Z", 10),
+        ])
+        .unwrap();
+        let policies = LoadedPolicies::from_sources(&Source::default_pack()).unwrap();
+        let observations =
+            crate::analyze::rates::observe(&frame, &crate::analyze::rates::RateOptions::default())
+                .unwrap();
+        assert_eq!(observations.gaps.len(), 1);
+        let evaluation = super::super::evaluate(&frame, &observations, &policies).unwrap();
+        // The exemption reads principal.kind: Identity::"none" exists.
+        assert_eq!(evaluation.evaluation_errors, 0);
+        let gap = evaluation
+            .findings
+            .iter()
+            .find(|f| f.rule == "kv-logging-gap")
+            .unwrap();
+        assert_eq!(gap.principal, None);
+        assert_eq!(gap.principal_kind, "none");
+    }
+
+    #[test]
     fn spans_read_well() {
         let three = 1_763_607_600_000_000_000; // 2025-11-20T03:00:00Z
         assert_eq!(
