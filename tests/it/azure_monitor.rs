@@ -736,6 +736,7 @@ fn needs_every_event(rule: &str) -> bool {
     rule.starts_with("kv-first-seen-")
         || rule.ends_with("-then-read")
         || rule == "kv-secret-read-without-caching"
+        || rule == "kv-logging-gap"
 }
 
 fn rule_of(finding: &Value) -> &str {
@@ -755,7 +756,7 @@ fn pushdown_finds_what_a_full_pull_finds_from_the_workspace_counts() {
     let pushed = audit_workspace(&standin, "2026-11-19", "2026-11-24", &extra);
     assert_eq!(pushed.code, 0, "{}", pushed.stderr);
     pushed.says("--pushdown: rate windows");
-    pushed.says("first-seen, objects (caching), sequences did not run");
+    pushed.says("first-seen, objects (caching), sequences, logging gaps did not run");
 
     // The three queries ran, the aggregate ones on slices cut at midnight.
     let queries = standin.query_requests()[before..].to_vec();

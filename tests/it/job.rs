@@ -289,10 +289,19 @@ fn fourteen_daily_runs_find_what_one_run_over_the_fourteen_days_finds() {
         "{}",
         idle.stderr
     );
+    // A logging gap still open at the end of the data is the vault's
+    // present state too (kv-web-prod's and kv-shared-dev's last day is not
+    // in the blobs the job reads).
+    let still_open = |f: &Value| {
+        rule(f) == "kv-logging-gap"
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("still open at the end of the data"))
+    };
     assert!(
         idle.findings
             .iter()
-            .all(|f| POINT_IN_TIME_RULES.contains(&rule(f))),
+            .all(|f| POINT_IN_TIME_RULES.contains(&rule(f)) || still_open(f)),
         "{:?}",
         idle.findings.iter().map(rule).collect::<Vec<_>>()
     );

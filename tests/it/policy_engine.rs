@@ -106,7 +106,7 @@ fn the_default_pack_validates() {
     let (code, stdout, stderr) = run(&["policy", "validate"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("policies valid: 26 (25 rules, 0 baseline permits, 1 exemption)"),
+        stdout.contains("policies valid: 27 (26 rules, 0 baseline permits, 1 exemption)"),
         "{stdout}"
     );
     assert!(

@@ -20,7 +20,8 @@ use serde_json::{Map, Value, json};
 use crate::analyze::columns::UNKNOWN_VAULT;
 
 use super::model::{
-    CERTIFICATE, GROUP, IDENTITY, KEY, SECRET, VAULT, managed_identity_name, principal_key,
+    CERTIFICATE, GROUP, IDENTITY, KEY, NO_IDENTITY, SECRET, VAULT, managed_identity_name,
+    principal_key,
 };
 
 /// What the events say about one caller.
@@ -268,6 +269,7 @@ pub fn merged_json(facts: &EventEntities, user: &[Value]) -> anyhow::Result<Vec<
 
     // Identities.
     let mut identity_ids: BTreeSet<String> = facts.identities.keys().cloned().collect();
+    identity_ids.insert(NO_IDENTITY.to_owned());
     identity_ids.extend(
         user.keys()
             .filter(|(t, _)| t == IDENTITY)
@@ -279,7 +281,7 @@ pub fn merged_json(facts: &EventEntities, user: &[Value]) -> anyhow::Result<Vec<
             .get(&id)
             .cloned()
             .unwrap_or_else(|| IdentityFacts {
-                kind: "unknown".to_owned(),
+                kind: if id == NO_IDENTITY { "none" } else { "unknown" }.to_owned(),
                 ..IdentityFacts::default()
             });
         let mut attrs = Map::new();

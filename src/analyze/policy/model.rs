@@ -22,6 +22,10 @@ pub const UNKNOWN_ACTION: &str = "UnknownOperation";
 pub const IDENTITY: &str = "Identity";
 pub const GROUP: &str = "Group";
 pub const VAULT: &str = "Vault";
+/// The `Identity` of facts about a vault rather than a caller (a logging
+/// gap): it is always in the entities, with kind `none`, so that policies
+/// reading `principal.kind` evaluate on such facts too.
+pub const NO_IDENTITY: &str = "none";
 pub const SECRET: &str = "Secret";
 pub const KEY: &str = "Key";
 pub const CERTIFICATE: &str = "Certificate";

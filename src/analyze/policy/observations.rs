@@ -14,14 +14,15 @@ use serde::Serialize;
 use super::evaluate::{EvidenceColumns, Outcome, Prepared, evaluate_observation};
 use super::findings::{Evidence, Finding, MAX_EVIDENCE, RuleInfo, Who, finding_id, sort_findings};
 use super::model::{
-    IDENTITY, SECRET, VAULT, datetime_expression, ip_expression, uid, weekday_name,
+    IDENTITY, NO_IDENTITY, SECRET, VAULT, datetime_expression, ip_expression, uid, weekday_name,
 };
 use super::pack::LoadedPolicies;
 use crate::analyze::rates::expiry::{Expiry, ExpiryEvent};
 use crate::analyze::rates::first_seen::Fact;
 use crate::analyze::rates::windows::HOUR_NS;
 use crate::analyze::rates::{
-    AddressWindow, COUNTS, FirstSeen, Metric, ObjectReadWindow, Observations, RateWindow, Sequence,
+    AddressWindow, COUNTS, FirstSeen, LoggingGap, Metric, ObjectReadWindow, Observations,
+    RateWindow, Sequence,
 };
 use crate::ingest::time::format_time;
 
@@ -34,6 +35,7 @@ pub enum Observation<'a> {
     FirstSeen(&'a FirstSeen),
     Sequence(&'a Sequence),
     Expiry(&'a Expiry),
+    Gap(&'a LoggingGap),
 }
 
 impl Observations {
@@ -46,6 +48,7 @@ impl Observations {
         all.extend(self.first_seen.iter().map(Observation::FirstSeen));
         all.extend(self.sequences.iter().map(Observation::Sequence));
         all.extend(self.expiries.iter().map(Observation::Expiry));
+        all.extend(self.gaps.iter().map(Observation::Gap));
         all
     }
 }
@@ -90,6 +93,7 @@ impl Observation<'_> {
             Self::FirstSeen(_) => "FirstSeen",
             Self::Sequence(_) => "AccessSequence",
             Self::Expiry(_) => "ObjectExpiry",
+            Self::Gap(_) => "LoggingGap",
         }
     }
 
@@ -101,6 +105,7 @@ impl Observation<'_> {
             Self::FirstSeen(f) => &f.principal,
             Self::Sequence(s) => &s.principal,
             Self::Expiry(e) => &e.principal,
+            Self::Gap(_) => NO_IDENTITY,
         }
     }
 
@@ -112,6 +117,7 @@ impl Observation<'_> {
             Self::FirstSeen(f) => &f.vault,
             Self::Sequence(s) => &s.vault,
             Self::Expiry(e) => &e.vault,
+            Self::Gap(g) => &g.vault,
         }
     }
 
@@ -145,6 +151,7 @@ impl Observation<'_> {
             Self::FirstSeen(f) => (f.time, f.time + 1),
             Self::Sequence(s) => (s.start, s.end + 1),
             Self::Expiry(e) => (e.time, e.time + 1),
+            Self::Gap(g) => (g.start, g.start + g.length + 1),
         }
     }
 
@@ -207,6 +214,19 @@ impl Observation<'_> {
                 pairs.push(long("days_left", days_left(e)));
                 pairs.push(("renewed".to_owned(), E::new_bool(e.renewed)));
                 pairs.push(long("logged_days", e.logged_days));
+            }
+            Self::Gap(g) => {
+                pairs.push(("start".to_owned(), datetime_expression(g.start)));
+                if let Some(end) = g.end {
+                    pairs.push(("end".to_owned(), datetime_expression(end)));
+                }
+                pairs.push(("open".to_owned(), E::new_bool(g.is_open())));
+                pairs.push(long("hours", g.hours()));
+                pairs.push(long("usual_longest_hours", g.usual_longest_hours()));
+                pairs.push(long("records_per_day", g.records_per_day));
+                pairs.push(long("history_days", g.history_days));
+                pairs.push(text("last_operation", &g.last_operation));
+                pairs.push(("deleted".to_owned(), E::new_bool(g.deleted)));
             }
         }
         Context::from_pairs(pairs).context("building an observation context")
@@ -420,6 +440,9 @@ fn finding(
         }
         if let Observation::Address(w) = o {
             rows.extend(w.rows.iter().copied());
+        }
+        if let Observation::Gap(g) = o {
+            rows.extend(g.rows.iter().copied());
         }
     }
     let mut operations: BTreeMap<String, u64> = BTreeMap::new();
@@ -745,13 +768,101 @@ fn message(who: &Who, vault: &str, matched: &[Observation<'_>], metric_name: &st
                 ),
             }
         }
+        Some(Observation::Gap(_)) => gap_message(vault, matched),
         None => caller,
     }
+}
+
+/// `72 h`, or minutes under an hour.
+fn duration_text(nanos: i64) -> String {
+    if nanos >= HOUR_NS {
+        format!("{} h", thousands(nanos / HOUR_NS))
+    } else {
+        format!("{} min", nanos / (60 * 1_000_000_000))
+    }
+}
+
+fn gap_message(vault: &str, matched: &[Observation<'_>]) -> String {
+    let gaps: Vec<&LoggingGap> = matched
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Gap(g) => Some(*g),
+            _ => None,
+        })
+        .collect();
+    let Some(g) = gaps
+        .iter()
+        .max_by_key(|g| (g.length, std::cmp::Reverse(g.start)))
+        .copied()
+    else {
+        return format!("vault `{vault}`");
+    };
+    let until = match g.end {
+        Some(end) => format!("to {}", minute(end)),
+        None => "still open at the end of the data".to_owned(),
+    };
+    let before = if g.usual_longest > 0 {
+        format!(
+            "its longest silence before: {}",
+            duration_text(g.usual_longest)
+        )
+    } else {
+        "no earlier silence to compare with".to_owned()
+    };
+    let more = if gaps.len() > 1 {
+        format!(" ({} gaps flagged)", gaps.len())
+    } else {
+        String::new()
+    };
+    format!(
+        "vault `{vault}` wrote no audit record for {} from {} {until} ({before}; usually {} record{} a day); last record before it: {}{more}",
+        duration_text(g.length),
+        minute(g.start),
+        thousands(g.records_per_day),
+        if g.records_per_day == 1 { "" } else { "s" },
+        if g.last_operation.is_empty() {
+            "(unknown operation)"
+        } else {
+            &g.last_operation
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_logging_gap_is_judged_without_cedar_errors() {
+        use crate::analyze::policy::pack::Source;
+        use crate::analyze::policy::tests_runner::{TestEvent, frame_of};
+        let hourly = |time: &str, repeat| TestEvent {
+            time: time.into(),
+            repeat,
+            every: 3600.0,
+            ..TestEvent::default()
+        };
+        let frame = frame_of(&[
+            hourly("2026-11-01T00:00:00Z", 72),
+            hourly("2026-11-04T09:00:00Z", 10),
+        ])
+        .unwrap();
+        let policies = LoadedPolicies::from_sources(&Source::default_pack()).unwrap();
+        let observations =
+            crate::analyze::rates::observe(&frame, &crate::analyze::rates::RateOptions::default())
+                .unwrap();
+        assert_eq!(observations.gaps.len(), 1);
+        let evaluation = super::super::evaluate(&frame, &observations, &policies).unwrap();
+        // The exemption reads principal.kind: Identity::"none" exists.
+        assert_eq!(evaluation.evaluation_errors, 0);
+        let gap = evaluation
+            .findings
+            .iter()
+            .find(|f| f.rule == "kv-logging-gap")
+            .unwrap();
+        assert_eq!(gap.principal, None);
+        assert_eq!(gap.principal_kind, "none");
+    }
 
     #[test]
     fn spans_read_well() {

@@ -67,6 +67,7 @@ pub const DEFAULT_PACK: &[(&str, &str)] = &[
     pack_file!("exemptions.cedar"),
     pack_file!("abnormal-rate.cedar"),
     pack_file!("rotation.cedar"),
+    pack_file!("logging.cedar"),
 ];
 
 /// The default pack's test cases, `policies/tests/*.json`.
@@ -79,6 +80,7 @@ pub const DEFAULT_TESTS: &[(&str, &str)] = &[
     pack_file!("tests/model.json"),
     pack_file!("tests/abnormal-rate.json"),
     pack_file!("tests/rotation.json"),
+    pack_file!("tests/logging.json"),
 ];
 
 /// How built-in files are named in messages.

@@ -9,7 +9,8 @@
 //! - [`addresses`]: refused calls per caller address;
 //! - [`first_seen`]: identities, addresses, operations and secrets new to a vault;
 //! - [`sequences`]: policy change then reads, list then reads;
-//! - [`expiry`]: near-expiry and expired objects not rotated, stale secrets.
+//! - [`expiry`]: near-expiry and expired objects not rotated, stale secrets;
+//! - [`gaps`]: vaults whose records stop for longer than their usual silences.
 //!
 //! Quiet windows never reach Cedar: each analysis keeps only what reaches
 //! its floors (documented beside each), so the Cedar cost follows the
@@ -20,6 +21,7 @@ pub mod baseline;
 pub mod events;
 pub mod expiry;
 pub mod first_seen;
+pub mod gaps;
 pub mod objects;
 pub mod sequences;
 pub mod windows;
@@ -33,6 +35,7 @@ pub use addresses::AddressWindow;
 pub use baseline::Metric;
 pub use expiry::Expiry;
 pub use first_seen::FirstSeen;
+pub use gaps::LoggingGap;
 pub use objects::ObjectReadWindow;
 pub use sequences::Sequence;
 pub use windows::{COUNTS, RateWindow};
@@ -76,6 +79,7 @@ pub struct Observations {
     pub first_seen: Vec<FirstSeen>,
     pub sequences: Vec<Sequence>,
     pub expiries: Vec<Expiry>,
+    pub gaps: Vec<LoggingGap>,
     pub stats: RateStats,
     /// Rows of each caller's events, for evidence.
     pub index: events::EventIndex,
@@ -98,6 +102,7 @@ impl Observations {
             + self.first_seen.len()
             + self.sequences.len()
             + self.expiries.len()
+            + self.gaps.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -106,7 +111,8 @@ impl Observations {
 
     /// Keeps the facts about events at or after `from_ns` (what a job run
     /// newly read): windows that end after it, sightings and sequences that
-    /// reach it. Expiry facts describe the present state and are all kept.
+    /// reach it, logging gaps that end at or after it or are still open.
+    /// Expiry facts describe the present state and are all kept.
     pub fn retain_from(&mut self, from_ns: i64) {
         use windows::{HOUR_NS, MINUTE_NS};
         self.windows
@@ -116,6 +122,7 @@ impl Observations {
             .retain(|w| w.start + addresses::MINUTES * MINUTE_NS > from_ns);
         self.first_seen.retain(|f| f.time >= from_ns);
         self.sequences.retain(|s| s.end >= from_ns);
+        self.gaps.retain(|g| g.end.is_none_or(|end| end >= from_ns));
     }
 }
 
@@ -140,8 +147,14 @@ pub fn observe_after(
 /// not run then, rather than report from a subset: a caller's routine reads
 /// are missing, so first-seen would call known identities, addresses and
 /// secrets new, the caching analysis would see no reads, and a sequence's
-/// reads after a change would be missing.
-pub const NEED_EVERY_EVENT: [&str; 3] = ["first-seen", "objects (caching)", "sequences"];
+/// reads after a change would be missing, and a vault's routine records
+/// would be missing from its silences (every quiet hour a logging gap).
+pub const NEED_EVERY_EVENT: [&str; 4] = [
+    "first-seen",
+    "objects (caching)",
+    "sequences",
+    "logging gaps",
+];
 
 /// [`observe_after`], with the window counts of `--pushdown` (the table of
 /// `queries/pushdown-windows.kql`) when given: the windows are judged from
@@ -204,6 +217,12 @@ pub fn observe_with(
         options.max_secret_age_days,
     )?;
     lap("expiry");
+    let gaps = if every_event {
+        gaps::logging_gaps(events, &spans, options.baseline_days)?
+    } else {
+        Vec::new()
+    };
+    lap("logging-gaps");
     let index = events::EventIndex::build(&authenticated)?;
     lap("index");
     let observations = Observations {
@@ -212,6 +231,7 @@ pub fn observe_with(
         first_seen,
         sequences,
         expiries,
+        gaps,
         windows: windows.judged,
         index,
         stats: RateStats {
