@@ -3,6 +3,7 @@
 //! every record that could not be read ([`rejections`]).
 
 pub mod azure_monitor;
+pub mod dedup;
 pub mod formats;
 pub mod identity;
 pub mod inputs;
@@ -44,29 +45,38 @@ pub struct Ingested {
     pub events: DataFrame,
     pub rejections: RejectionLog,
     pub records_read: u64,
+    /// Records read that repeat one already read (a duplicate delivery,
+    /// overlapping exports): counted once, in `events`, and here for each
+    /// later copy ([`dedup`]).
+    pub records_duplicate: u64,
     pub inputs: Vec<InputSummary>,
     /// The account of a Log Analytics pull, when events came from one.
     pub pull: Option<azure_monitor::PullAccount>,
 }
 
 impl Ingested {
+    /// Records analysed: those read, less the rejected and the duplicates.
     pub fn records_analyzed(&self) -> u64 {
         self.events.height() as u64
     }
 
-    /// Adds another ingest's events and account to this one.
+    /// Adds another ingest's events and account to this one; a record both
+    /// hold is kept once (this one's copy).
     pub fn merge(&mut self, other: Ingested) -> PolarsResult<()> {
         let events = std::mem::take(&mut self.events);
-        self.events = combine(vec![events, other.events])?;
+        let (events, duplicates) = dedup::drop_duplicates(combine(vec![events, other.events])?)?;
+        self.events = events;
         self.rejections.merge(other.rejections);
         self.records_read += other.records_read;
+        self.records_duplicate += other.records_duplicate + duplicates;
         self.inputs.extend(other.inputs);
         absorb_pull(&mut self.pull, other.pull);
         Ok(())
     }
 }
 
-/// Reads every input (in parallel) and normalises them into one frame.
+/// Reads every input (in parallel) and normalises them into one frame, each
+/// record once however many inputs hold it.
 pub fn ingest(inputs: &[Input], progress: &ProgressBar) -> PolarsResult<Ingested> {
     let outcomes: Vec<_> = inputs
         .par_iter()
@@ -91,11 +101,12 @@ pub fn ingest(inputs: &[Input], progress: &ProgressBar) -> PolarsResult<Ingested
         rejections.merge(outcome.rejections);
         frames.extend(outcome.frames);
     }
-    let events = combine(frames)?;
+    let (events, records_duplicate) = dedup::drop_duplicates(combine(frames)?)?;
     Ok(Ingested {
         events,
         rejections,
         records_read,
+        records_duplicate,
         inputs: summaries,
         pull,
     })

@@ -67,6 +67,32 @@ fn marked(mut frame: DataFrame, new: bool) -> PolarsResult<DataFrame> {
     Ok(frame)
 }
 
+/// Drops the rows of `combined` (history and new rows, marked `__new`)
+/// that repeat an earlier row, from it and from `ingested.events`, and
+/// counts the new ones among `ingested`'s duplicates.
+fn drop_redelivered(
+    combined: DataFrame,
+    ingested: &mut ingest::Ingested,
+) -> PolarsResult<DataFrame> {
+    let Some(keep) = ingest::dedup::first_copies(&combined)? else {
+        return Ok(combined);
+    };
+    let new = combined.column("__new")?.bool()?.clone();
+    // The new rows keep their relative order through the stable time sort.
+    let keep_new: Vec<bool> = keep
+        .iter()
+        .zip(new.iter())
+        .filter(|(_, new)| new.unwrap_or(false))
+        .map(|(keep, _)| *keep)
+        .collect();
+    let redelivered = keep_new.iter().filter(|k| !**k).count() as u64;
+    if redelivered > 0 {
+        ingested.events = ingest::dedup::keep_rows(&ingested.events, &keep_new)?;
+        ingested.records_duplicate += redelivered;
+    }
+    ingest::dedup::keep_rows(&combined, &keep)
+}
+
 pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
     let config = Config::load(config_file)?.with(overrides);
     let started = Utc::now();
@@ -112,7 +138,7 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
     let mut plan = sources::plan(candidates, &previous_marks);
     for name in &plan.rewritten {
         tracing::warn!(
-            "{name} changed since it was read (not by appending); it is read again whole, so its earlier records may be counted twice"
+            "{name} changed since it was read (not by appending); it is read again whole; its records still in the history are counted once, older ones again"
         );
     }
     let total = plan.inputs.iter().filter_map(Input::size).sum();
@@ -159,6 +185,10 @@ pub fn run(config_file: &Path, overrides: Overrides) -> anyhow::Result<Exit> {
         marked(history.events, false)?,
         marked(ingested.events.clone(), true)?,
     ])?;
+    // A record delivered again on a later day (or read again from a file
+    // rewritten since) repeats one the history holds: its history copy,
+    // first in the time order, is kept, and the new one counted duplicate.
+    let combined = drop_redelivered(combined, &mut ingested)?;
     let judged: Vec<bool> = combined
         .column("__new")?
         .bool()?

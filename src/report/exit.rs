@@ -96,7 +96,13 @@ pub fn nothing_analysed(no_files: NoFiles, ingested: &Ingested) -> Option<String
         } else {
             String::new()
         };
-        let all = if rejected == 1 {
+        let all = if ingested.records_duplicate > 0 {
+            format!(
+                "{} records were rejected, the other {} repeated records read before",
+                thousands(rejected),
+                thousands(ingested.records_duplicate)
+            )
+        } else if rejected == 1 {
             "the only record was rejected".to_owned()
         } else {
             format!("all {} records were rejected", thousands(rejected))
@@ -104,6 +110,12 @@ pub fn nothing_analysed(no_files: NoFiles, ingested: &Ingested) -> Option<String
         return Some(format!(
             "{all}: {}{more} (summary.json lists them)",
             reasons.join(", ")
+        ));
+    }
+    if ingested.records_duplicate > 0 {
+        return Some(format!(
+            "every one of the {} records read repeated a record read before (a duplicate delivery or an overlapping export; summary.json: records_duplicate)",
+            thousands(ingested.records_read)
         ));
     }
     if ingested.records_read > 0 {

@@ -334,6 +334,8 @@ pub const MAX_INPUTS_LISTED: usize = 50;
 pub struct DataQualityView {
     pub records_read: u64,
     pub records_rejected: u64,
+    /// Later copies of records read more than once, analysed once.
+    pub records_duplicate: u64,
     pub rejections: Vec<RejectionView>,
     pub layouts: Vec<LayoutCount>,
     /// Inputs with at least one rejection, by name, at most [`MAX_INPUTS_LISTED`].
@@ -503,6 +505,7 @@ fn data_quality(ingested: &Ingested) -> DataQualityView {
     DataQualityView {
         records_read: ingested.records_read,
         records_rejected: ingested.rejections.total(),
+        records_duplicate: ingested.records_duplicate,
         rejections,
         layouts: layouts.into_values().collect(),
         inputs_with_rejections: with_rejections,

@@ -26,6 +26,9 @@ pub struct Summary<'a> {
     pub records_read: u64,
     pub records_analyzed: u64,
     pub records_rejected: u64,
+    /// Records read again (a duplicate delivery, overlapping exports),
+    /// analysed once: `records_read` = analysed + rejected + duplicate.
+    pub records_duplicate: u64,
     pub rejections: Vec<RejectionSummary>,
     pub time_from: Option<&'a str>,
     pub time_to: Option<&'a str>,
@@ -58,6 +61,7 @@ impl<'a> Summary<'a> {
             records_read: ingested.records_read,
             records_analyzed: ingested.records_analyzed(),
             records_rejected: ingested.rejections.total(),
+            records_duplicate: ingested.records_duplicate,
             rejections,
             time_from: overview.time_from.as_deref(),
             time_to: overview.time_to.as_deref(),

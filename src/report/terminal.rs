@@ -52,9 +52,13 @@ pub fn print_summary(
 ) -> std::io::Result<()> {
     let read = ingested.records_read;
     let rejected = ingested.rejections.total();
+    let duplicates = match ingested.records_duplicate {
+        0 => String::new(),
+        n => format!(", {n} duplicate{} counted once", noun(n, "", "s")),
+    };
     writeln!(
         out,
-        "{BOLD}Records{BOLD:#}  {read} read, {} analysed, {}{rejected} rejected{:#} from {} input(s)",
+        "{BOLD}Records{BOLD:#}  {read} read, {} analysed{duplicates}, {}{rejected} rejected{:#} from {} input(s)",
         ingested.records_analyzed(),
         if rejected > 0 { WARN } else { Style::new() },
         if rejected > 0 { WARN } else { Style::new() },

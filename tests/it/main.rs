@@ -17,6 +17,7 @@ mod audit_outputs;
 mod azure_monitor;
 mod container;
 mod deploy;
+mod duplicates;
 mod gaps;
 mod golden;
 mod hostile_text;

@@ -374,7 +374,8 @@ impl EventCollector {
         account: PullAccount,
     ) -> anyhow::Result<Ingested> {
         self.per_workspace.resize(workspaces.len(), (0, 0));
-        let events = super::combine(self.frames)?;
+        let (events, records_duplicate) =
+            super::dedup::drop_duplicates(super::combine(self.frames)?)?;
         let records_read = self.per_workspace.iter().map(|(read, _)| read).sum();
         let inputs = workspaces
             .iter()
@@ -391,6 +392,7 @@ impl EventCollector {
             events,
             rejections: self.rejections,
             records_read,
+            records_duplicate,
             inputs,
             pull: Some(account),
         })

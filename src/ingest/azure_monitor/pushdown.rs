@@ -591,9 +591,9 @@ const ADDED: &str = "__added_by_flagged_windows";
 
 /// Adds to `pulled` the events of `flagged` it does not hold. A record the
 /// first phase returned comes back from the second when it lies in a flagged
-/// window; as many copies are dropped as the first phase holds (the same
-/// record twice in the workspace is two events, in both phases), so every
-/// event is counted once. The pull accounts are added up: rows and bytes
+/// window; as many copies are dropped as the first phase holds (each
+/// phase's pull already holds a record once, however often the workspace
+/// holds it: [`crate::ingest::dedup`]), so every event is counted once. The pull accounts are added up: rows and bytes
 /// count what the service sent, duplicates included.
 pub fn merge_flagged(pulled: &mut Ingested, flagged: Ingested) -> anyhow::Result<FlaggedPull> {
     let returned = flagged.events.height() as u64;
@@ -1024,19 +1024,21 @@ mod tests {
             ("2026-11-21T10:00:01Z", "SecretGet"),
             ("2026-11-21T10:00:02Z", "SecretList"),
         );
-        let mut first = pulled("s1", &[a, b]);
-        // The same record twice in the workspace is two events: the first
-        // phase had one of the two b's.
+        // The same record twice in the workspace (a duplicate delivery) is
+        // one event: each phase's pull keeps it once (ingest::dedup).
+        let mut first = pulled("s1", &[a, b, b]);
+        assert_eq!((first.events.height(), first.records_duplicate), (2, 1));
         let second = pulled("s2", &[a, b, b, c]);
         let outcome = merge_flagged(&mut first, second).unwrap();
-        assert_eq!((outcome.returned, outcome.added), (4, 2));
-        assert_eq!(first.events.height(), 4);
-        assert_eq!(outcome.added_rows, [false, false, true, true]);
+        assert_eq!((outcome.returned, outcome.added), (3, 1));
+        assert_eq!(first.events.height(), 3);
+        assert_eq!(outcome.added_rows, [false, false, true]);
         assert_eq!(first.records_read, 4);
+        assert_eq!(first.records_duplicate, 1);
         assert_eq!(first.inputs.len(), 1);
         assert_eq!(first.inputs[0].records_read, 4);
         let account = first.pull.unwrap();
-        assert_eq!(account.rows, 6);
+        assert_eq!(account.rows, 7);
         assert_eq!(account.query, "query at s1, query at s2");
     }
 }
