@@ -49,6 +49,19 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Whether a record rejected so may be another log of a vault (a
+    /// metric, an Activity Log entry) that kvaudit can name.
+    pub fn may_be_another_log(self) -> bool {
+        matches!(
+            self,
+            Self::NotKeyVaultRecord
+                | Self::NotAuditEvent
+                | Self::InvalidField
+                | Self::MissingOperation
+                | Self::MissingTime
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unreadable => "unreadable",

@@ -183,3 +183,47 @@ fn truncated_export_arrays_keep_the_records_before_the_cut() {
         [("truncated-record".to_owned(), 1)]
     );
 }
+
+/// A vault's metrics and Activity Log mixed into its audit logs: each is a
+/// `not-audit-event` that says what it is, and the audit events beside them
+/// are read. The shapes are those of an `insights-metrics-pt1m` blob, a
+/// workspace's `AzureMetrics` rows and `az monitor activity-log list`
+/// (SYNTHETIC values in the documented fields).
+#[test]
+fn metrics_and_activity_log_records_are_named_not_audit_events() {
+    const VAULT: &str = "/SUBSCRIPTIONS/6F1A2B3C-4D5E-4F60-8A7B-9C0D1E2F3A4B/RESOURCEGROUPS/RG-WEB/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV-WEB-PROD";
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = good_lines();
+    lines.push(format!(
+        r#"{{"count": 3, "total": 3, "minimum": 1, "maximum": 1, "average": 1, "resourceId": "{VAULT}", "time": "2026-11-20T10:00:00.0000000Z", "metricName": "ServiceApiHit", "timeGrain": "PT1M"}}"#
+    ));
+    let blob = write(dir.path(), "PT1H.json", lines.join("\n").as_bytes());
+    let workspace = write(
+        dir.path(),
+        "azuremetrics.json",
+        format!(r#"[{{"TimeGenerated": "2026-11-20T10:00:00Z", "ResourceId": "{VAULT}", "MetricName": "ServiceApiLatency", "Total": 12, "Count": 3, "Type": "AzureMetrics"}}]"#).as_bytes(),
+    );
+    let activity = write(
+        dir.path(),
+        "activity-log.json",
+        br#"[{"caller": "bob.martin@contosopay.com", "category": {"localizedValue": "Administrative", "value": "Administrative"}, "eventTimestamp": "2026-11-20T10:00:00.1234567Z", "level": "Informational", "operationName": {"localizedValue": "Update Key Vault", "value": "Microsoft.KeyVault/vaults/write"}, "resourceId": "/subscriptions/6f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/rg-web/providers/Microsoft.KeyVault/vaults/kv-web-prod", "status": {"localizedValue": "Succeeded", "value": "Succeeded"}}]"#,
+    );
+    let (code, text, summary) = audit(&[&blob, &workspace, &activity]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        summary["records_analyzed"].as_u64().unwrap(),
+        good_lines().len() as u64
+    );
+    assert_eq!(
+        rejection_counts(&summary),
+        [("not-audit-event".to_owned(), 3)]
+    );
+    let examples = summary["rejections"][0]["examples"].to_string();
+    for what in [
+        "an AzureMetrics record (metric ServiceApiHit) of vault kv-web-prod",
+        "an AzureMetrics record (metric ServiceApiLatency) of vault kv-web-prod",
+        "an Activity Log record (operation Microsoft.KeyVault/vaults/write, category Administrative) of vault kv-web-prod",
+    ] {
+        assert!(examples.contains(what), "{what} not in {examples}");
+    }
+}

@@ -2,6 +2,7 @@
 //! is cut into records (lines, `{"records": [...]}` envelopes, arrays, CSV rows).
 
 pub mod csv;
+mod foreign;
 pub mod raw;
 pub mod split;
 pub mod table;
@@ -23,8 +24,26 @@ pub(crate) fn json_error(e: serde_json::Error) -> Rejected {
     (reason, e.to_string())
 }
 
-/// Parses one JSON object of any record shape, naming the format it was read as.
+/// Parses one JSON object of any record shape, naming the format it was
+/// read as. A record that is not an audit event but another log of a vault
+/// (a metric, an Activity Log entry) is rejected as `not-audit-event`, saying
+/// what it is, rather than as damaged or as no Key Vault record.
 fn parse_object(
+    json: &str,
+    container: SourceFormat,
+) -> (SourceFormat, Result<Event<'_>, Rejected>) {
+    match parse_any_object(json, container) {
+        (format, Err((reason, detail))) if reason.may_be_another_log() => {
+            match foreign::describe(json) {
+                Some(what) => (format, Err((RejectReason::NotAuditEvent, what))),
+                None => (format, Err((reason, detail))),
+            }
+        }
+        parsed => parsed,
+    }
+}
+
+fn parse_any_object(
     json: &str,
     container: SourceFormat,
 ) -> (SourceFormat, Result<Event<'_>, Rejected>) {
@@ -130,10 +149,16 @@ impl<'f> Batch<'f> {
             },
             None => self.reject(
                 line,
-                (
-                    RejectReason::NotKeyVaultRecord,
-                    "a row without an OperationName column".into(),
-                ),
+                match row.get("MetricName") {
+                    Some(metric) => (
+                        RejectReason::NotAuditEvent,
+                        foreign::metric(&metric, row.get("ResourceId").as_deref()),
+                    ),
+                    None => (
+                        RejectReason::NotKeyVaultRecord,
+                        "a row without an OperationName column".into(),
+                    ),
+                },
             ),
         }
     }
