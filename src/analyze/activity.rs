@@ -439,24 +439,8 @@ fn display_name(
     managed_identity: Option<&str>,
     app_id: Option<&str>,
 ) -> String {
-    if let Some(upn) = upn {
-        return upn.to_owned();
-    }
-    if let Some(name) = managed_identity
-        .and_then(|id| id.trim_end_matches('/').rsplit('/').next())
-        .filter(|name| !name.is_empty())
-    {
-        return name.to_owned();
-    }
-    if let Some((_, service)) = app_id.and_then(|app| {
-        MICROSOFT_SERVICE_APP_IDS
-            .iter()
-            .find(|(id, _)| id.eq_ignore_ascii_case(app))
-    }) {
-        return (*service).to_owned();
-    }
-    if let Some(app) = app_id {
-        return format!("app {app}");
+    if let Some(name) = known_name(upn, managed_identity, app_id) {
+        return name;
     }
     if let Some(id) = principal_id {
         return id.to_owned();
@@ -465,6 +449,35 @@ fn display_name(
         "unauthenticated" => "unauthenticated callers".to_owned(),
         _ => "(no identity)".to_owned(),
     }
+}
+
+/// The name the logs give a principal, short of its object id: its UPN,
+/// its managed identity's name, the Microsoft service its app id belongs
+/// to, or `app <app id>` (a caller known only by its application). Every
+/// report names a principal so: `summary.json`, the terminal,
+/// `identities.csv`, `explain`.
+pub fn known_name(
+    upn: Option<&str>,
+    managed_identity: Option<&str>,
+    app_id: Option<&str>,
+) -> Option<String> {
+    if let Some(upn) = upn {
+        return Some(upn.to_owned());
+    }
+    if let Some(name) = managed_identity
+        .and_then(|id| id.trim_end_matches('/').rsplit('/').next())
+        .filter(|name| !name.is_empty())
+    {
+        return Some(name.to_owned());
+    }
+    if let Some((_, service)) = app_id.and_then(|app| {
+        MICROSOFT_SERVICE_APP_IDS
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(app))
+    }) {
+        return Some((*service).to_owned());
+    }
+    app_id.map(|app| format!("app {app}"))
 }
 
 /// A principal as the inventory groups it: object id and identity kind.

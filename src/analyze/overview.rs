@@ -3,6 +3,7 @@
 
 use polars::prelude::*;
 
+use super::activity::known_name;
 use super::columns::{counts, integers, is_challenge, strings};
 use serde::Serialize;
 
@@ -65,16 +66,6 @@ fn is_failure() -> Expr {
     col("http_status").gt_eq(lit(300)).and(is_challenge().not())
 }
 
-/// The last segment of a resource id: a managed identity's (or its host's) name.
-fn resource_name(resource_id: &str) -> String {
-    resource_id
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(resource_id)
-        .to_owned()
-}
-
 impl Overview {
     pub fn of(events: &DataFrame) -> PolarsResult<Overview> {
         if events.height() == 0 {
@@ -124,6 +115,7 @@ impl Overview {
                     .drop_nulls()
                     .first()
                     .alias("managed_identity_id"),
+                col("app_id").drop_nulls().first().alias("app_id"),
             ])
             .with_column(col("principal_id").cast(DataType::String))
             .sort(
@@ -142,10 +134,15 @@ impl Overview {
                     .zip(counts(principals.column("events")?)?),
             )
             .zip(strings(principals.column("managed_identity_id")?)?)
+            .zip(strings(principals.column("app_id")?)?)
             .map(
-                |(((id, kind), (name, events)), managed_identity)| PrincipalActivity {
+                |((((id, kind), (upn, events)), managed_identity), app_id)| PrincipalActivity {
                     id,
-                    name: name.or_else(|| managed_identity.as_deref().map(resource_name)),
+                    name: known_name(
+                        upn.as_deref(),
+                        managed_identity.as_deref(),
+                        app_id.as_deref(),
+                    ),
                     kind: kind.unwrap_or_else(|| "unknown".to_owned()),
                     events,
                 },

@@ -120,3 +120,43 @@ fn json_prints_one_finding_per_line() {
             .all(|f| f["rule"].is_string() && f["severity"].is_string())
     );
 }
+
+/// A caller known only by its application (a token with `appid` and no
+/// `oid`, as some service principals' tokens are) is named `app <appid>` in
+/// summary.json and the terminal, as identities.csv and explain name it.
+#[test]
+fn a_caller_known_only_by_its_app_id_is_named_the_same_everywhere() {
+    let line = std::fs::read_to_string(crate::common::data("same-events/PT1H.json"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let mut record: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let claims = record["identity"]["claim"].as_object_mut().unwrap();
+    claims.remove("oid");
+    claims.remove("xms_mirid");
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("PT1H.json");
+    std::fs::write(&logs, record.to_string()).unwrap();
+    let out = dir.path().join("out");
+    let output = crate::common::kvaudit()
+        .arg("audit")
+        .arg(&logs)
+        .args(["--format", "csv", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    const NAME: &str = "app 9a8b7c6d-5e4f-4321-9876-543210fedcba";
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let principal = &summary["principals"][0];
+    assert_eq!(principal["id"], serde_json::Value::Null);
+    assert_eq!(principal["name"], NAME);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains(NAME), "{stdout}");
+    assert!(!stdout.contains("(no identity)"), "{stdout}");
+    let identities = std::fs::read_to_string(out.join("identities.csv")).unwrap();
+    assert!(identities.contains(NAME), "{identities}");
+}
