@@ -14,7 +14,8 @@ use crate::pipeline::{self, policy};
 use crate::report::exit::{Bar, Exit};
 
 pub fn audit(args: &AuditArgs) -> anyhow::Result<Exit> {
-    let workspaces = !args.log_analytics.workspaces.is_empty();
+    let workspaces =
+        !args.log_analytics.workspaces.is_empty() || !args.log_analytics.resources.is_empty();
     pipeline::audit::run(&AuditOptions {
         paths: args.paths.clone(),
         pull: workspaces.then(|| args.log_analytics.options()),

@@ -13,7 +13,7 @@ use crate::report::OutputFormat;
 pub struct AuditArgs {
     /// Log files or directories (walked for .json, .jsonl, .ndjson, .csv, .gz and .parquet
     /// files), glob patterns, or - for standard input. Formats and gzip are detected per file.
-    #[arg(required_unless_present = "workspaces", value_name = "PATH")]
+    #[arg(required_unless_present_any = ["workspaces", "resources"], value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
     pub log_analytics: WorkspaceArgs,

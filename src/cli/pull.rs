@@ -8,7 +8,7 @@ use super::shared::WorkspaceArgs;
 
 /// A pull names at least one workspace.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("workspace-id").required(true).args(["workspaces"])))]
+#[command(group(clap::ArgGroup::new("workspace-id").required(true).multiple(true).args(["workspaces", "resources"])))]
 pub struct PullArgs {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,

@@ -19,6 +19,12 @@ pub struct WorkspaceArgs {
     /// repeat for several workspaces.
     #[arg(long = "workspace", value_name = "ID")]
     pub workspaces: Vec<String>,
+    /// A key vault's resource ID, to read its logs from whichever workspaces
+    /// hold them with a resource-centric query (for identities that may read
+    /// the vault's logs but not the workspace); repeatable, and combines
+    /// with --workspace.
+    #[arg(long = "resource", value_name = "RESOURCE_ID")]
+    pub resources: Vec<String>,
     /// Start of the time range: a duration back from now (12h, 7d, 2w), an
     /// RFC 3339 time or a date.
     #[arg(long, default_value = DEFAULT_SINCE, value_name = "TIME")]
@@ -51,7 +57,12 @@ pub struct WorkspaceArgs {
 impl WorkspaceArgs {
     pub fn options(&self) -> PullOptions {
         PullOptions {
-            workspaces: self.workspaces.clone(),
+            workspaces: self
+                .workspaces
+                .iter()
+                .chain(&self.resources)
+                .cloned()
+                .collect(),
             since: self.since.clone(),
             until: self.until.clone(),
             query: self.query.clone(),

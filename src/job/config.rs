@@ -139,7 +139,10 @@ struct RawSources {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLogAnalytics {
+    #[serde(default)]
     workspaces: Vec<String>,
+    #[serde(default)]
+    resources: Vec<String>,
     since: Option<String>,
     until: Option<String>,
     query: Option<PathBuf>,
@@ -321,10 +324,12 @@ impl Config {
         let log_analytics = raw
             .log_analytics
             .map(|la| -> anyhow::Result<LogAnalytics> {
-                if la.workspaces.is_empty() {
+                if la.workspaces.is_empty() && la.resources.is_empty() {
                     bail!(bad(
                         "log-analytics.workspaces",
-                        "name at least one workspace ID, or remove [log-analytics]".into()
+                        "name at least one workspace ID (or a vault's resource ID in \
+                         `resources`), or remove [log-analytics]"
+                            .into()
                     ));
                 }
                 let auth = match &la.auth {
@@ -345,7 +350,7 @@ impl Config {
                 };
                 Ok(LogAnalytics {
                     pull: PullOptions {
-                        workspaces: la.workspaces,
+                        workspaces: la.workspaces.into_iter().chain(la.resources).collect(),
                         since: la.since.unwrap_or_else(|| DEFAULT_SINCE.to_owned()),
                         until: la.until,
                         query: la.query.as_deref().map(resolve),
@@ -497,6 +502,7 @@ mod tests {
         let keys: BTreeMap<&str, &str> = BTreeMap::from([
             ("paths", "paths"),
             ("workspace", "workspaces"),
+            ("resource", "resources"),
             ("since", "since"),
             ("until", "until"),
             ("query", "query"),

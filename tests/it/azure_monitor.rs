@@ -1221,3 +1221,70 @@ fn the_pull_keeps_to_five_queries_at_once() {
         "a sixth concurrent query is refused with 429"
     );
 }
+
+#[test]
+fn a_resource_centric_query_reads_one_vaults_logs_from_whichever_workspace_holds_them() {
+    const VAULT: &str = "/subscriptions/6F1A2B3C-4D5E-4F60-8A7B-9C0D1E2F3A4B/resourceGroups/rg-payments/providers/Microsoft.KeyVault/vaults/kv-payments-prod";
+    let standin = mixed_workspace();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pull.parquet");
+    let pull = |resource: &str| {
+        kvaudit(&standin, "pull")
+            .arg("--ca-cert")
+            .arg(&standin.ca_pem)
+            .args([
+                "--auth",
+                "azure-cli",
+                "--since",
+                "2026-11-19",
+                "--until",
+                "2026-11-24",
+            ])
+            .args(["--resource", resource, "--slice", "5d", "--quiet", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let output = pull(VAULT);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let pulled = read_parquet(&out);
+    let exported = ingest_files(&[azkv_export()]);
+    assert_eq!(
+        pulled.height(),
+        exported.height(),
+        "the vault's rows, not the other vault's"
+    );
+    let vaults = pulled
+        .column("vault")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    assert!(
+        vaults
+            .str()
+            .unwrap()
+            .iter()
+            .all(|v| v == Some("kv-payments-prod"))
+    );
+    let requests = standin.query_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, format!("/v1{VAULT}/query"));
+
+    // Not a vault's resource ID: refused before any query, saying what to give.
+    let output =
+        pull("/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/s");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("give a key vault's resource ID"),
+        "{stderr}"
+    );
+
+    // No read access to the vault's logs: says which role, on what.
+    standin.state.lock().unwrap().forbidden.insert(VAULT.into());
+    let output = pull(VAULT);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("may not read its logs"), "{stderr}");
+    assert!(stderr.contains("on the vault"), "{stderr}");
+}

@@ -1,4 +1,5 @@
-//! The Logs Query client: one `POST /v1/workspaces/{id}/query` through the
+//! The Logs Query client: one `POST /v1/workspaces/{id}/query` (or, for a
+//! resource-centric query, `POST /v1{resourceId}/query`) through the
 //! `azure_core` pipeline (client request id, user agent, retries, bearer
 //! token) over our own `reqwest` transport.
 //!
@@ -36,6 +37,12 @@ pub const SERVER_WAIT: Duration = Duration::from_secs(600);
 /// own 504 arrives rather than a local timeout.
 const READ_TIMEOUT: Duration = Duration::from_secs(600 + 60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Whether a pull target is an Azure resource ID (a resource-centric
+/// query) rather than a workspace ID.
+pub fn is_resource_id(target: &str) -> bool {
+    target.starts_with("/subscriptions/")
+}
 
 /// The public cloud's Log Analytics endpoint (the SDKs' default host).
 pub const PUBLIC_ENDPOINT: &str = "https://api.loganalytics.io";
@@ -224,16 +231,23 @@ impl LogsQueryClient {
         timespan: &str,
     ) -> Result<Answer, QueryError> {
         let mut url = self.endpoint.clone();
-        url.path_segments_mut()
-            .map_err(|()| QueryError::Rejected {
-                status: 0,
-                error: ErrorInfo {
-                    message: format!("{} cannot be a base URL", self.endpoint),
-                    ..ErrorInfo::default()
-                },
-            })?
-            .pop_if_empty()
-            .extend(["v1", "workspaces", workspace, "query"]);
+        let mut path = url.path_segments_mut().map_err(|()| QueryError::Rejected {
+            status: 0,
+            error: ErrorInfo {
+                message: format!("{} cannot be a base URL", self.endpoint),
+                ..ErrorInfo::default()
+            },
+        })?;
+        path.pop_if_empty().push("v1");
+        if is_resource_id(workspace) {
+            // Resource-centric: `/v1{resourceId}/query`, the resource's logs
+            // in whichever workspaces hold them.
+            path.extend(workspace.split('/').filter(|s| !s.is_empty()));
+        } else {
+            path.extend(["workspaces", workspace]);
+        }
+        path.push("query");
+        drop(path);
         let mut request = Request::new(url, Method::Post);
         request.insert_header("content-type", "application/json");
         request.insert_header("prefer", format!("wait={}", SERVER_WAIT.as_secs()));

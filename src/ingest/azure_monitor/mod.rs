@@ -49,7 +49,9 @@ pub const DEFAULT_SLICE: &str = "6h";
 /// and durations are parsed when the pull is prepared, against its start).
 #[derive(Debug, Clone)]
 pub struct PullOptions {
-    /// Workspace IDs (GUIDs).
+    /// What to query: workspace IDs (GUIDs), and key vault resource IDs for
+    /// resource-centric queries (`--resource`), told apart by
+    /// [`client::is_resource_id`].
     pub workspaces: Vec<String>,
     /// Start of the time range: a duration back from now, an RFC 3339 time or a date.
     pub since: String,
@@ -231,11 +233,23 @@ fn explain_rejection(
             credential.name,
             client.endpoint()
         ),
+        403 if client::is_resource_id(workspace) => format!(
+            "resource {workspace}: the identity signed in with {} may not read its logs: \
+             {message} [{codes}]\n  what to do: grant it Reader (or Log Analytics Reader) on the \
+             vault, or on its resource group (a new role assignment can take up to an hour to apply)",
+            credential.name
+        ),
         403 => format!(
             "workspace {workspace}: the identity signed in with {} may not read this workspace: \
              {message} [{codes}]\n  what to do: grant it the Log Analytics Reader role on the \
              workspace (a new role assignment can take up to an hour to apply)",
             credential.name
+        ),
+        404 if client::is_resource_id(workspace) => format!(
+            "resource {workspace} was not found at {}: {message} [{codes}]\n  what to do: check \
+             the vault's resource ID (`az keyvault show --name NAME --query id -o tsv`), that its \
+             diagnostic setting sends its logs to a workspace, and the --endpoint of its cloud",
+            client.endpoint()
         ),
         404 => format!(
             "workspace {workspace} was not found at {}: {message} [{codes}]\n  what to do: use the \
@@ -718,6 +732,26 @@ pub fn validate(plan: &PullPlan) -> anyhow::Result<()> {
         );
     }
     for workspace in &plan.workspaces {
+        if client::is_resource_id(workspace) {
+            let lower = workspace.to_ascii_lowercase();
+            let segments: Vec<&str> = lower.trim_end_matches('/').split('/').collect();
+            // "", subscriptions, SUB, resourcegroups, RG, providers, microsoft.keyvault, vaults, NAME
+            let vault = segments.len() == 9
+                && segments[3] == "resourcegroups"
+                && segments[5] == "providers"
+                && segments[6] == "microsoft.keyvault"
+                && segments[7] == "vaults"
+                && segments.iter().skip(1).all(|s| !s.is_empty())
+                && !workspace.contains(['?', '#', ' ']);
+            if !vault {
+                bail!(
+                    "--resource {workspace:?}: give a key vault's resource ID \
+                     (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/NAME, \
+                     from `az keyvault show --name NAME --query id -o tsv`)"
+                );
+            }
+            continue;
+        }
         if workspace.is_empty() || workspace.contains(['/', '?', '#', ' ']) {
             bail!(
                 "--workspace {workspace:?}: give the workspace ID (a GUID from the workspace's \

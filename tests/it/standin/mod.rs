@@ -413,9 +413,14 @@ fn answer(
     if path.ends_with("/oauth2/v2.0/token") {
         return entra_token(body);
     }
+    let resource = path
+        .strip_prefix("/v1/subscriptions/")
+        .and_then(|p| p.strip_suffix("/query"))
+        .map(|p| format!("/subscriptions/{p}"));
     let Some(workspace) = path
         .strip_prefix("/v1/workspaces/")
         .and_then(|p| p.strip_suffix("/query"))
+        .or(resource.as_deref())
     else {
         return json_answer(404, sample("404-path-not-found.json"));
     };
@@ -430,6 +435,27 @@ fn answer(
         Some(_) => {}
     }
     let mut state = state.lock().unwrap();
+    if let Some(resource) = &resource {
+        // A resource-centric query reads the resource's rows from every
+        // workspace (its `_ResourceId`, or AzureDiagnostics' `ResourceId`).
+        let rows: Vec<Map<String, Value>> = state
+            .workspaces
+            .iter()
+            .filter(|(id, _)| !id.starts_with("/subscriptions/"))
+            .flat_map(|(_, rows)| rows.iter())
+            .filter(|row| {
+                ["_ResourceId", "ResourceId"].iter().any(|key| {
+                    row.get(*key)
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| id.eq_ignore_ascii_case(resource))
+                })
+            })
+            .cloned()
+            .collect();
+        if !rows.is_empty() {
+            state.workspaces.insert(resource.clone(), rows);
+        }
+    }
     if let Some(at) = state
         .script_for
         .iter()
