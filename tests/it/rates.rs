@@ -130,33 +130,47 @@ fn documented_rate_incidents_are_found_and_steady_identities_are_not() {
         ["bob.martin@contosopay.com"]
     );
 
-    // The four first-seen addresses the README lists, and no other.
-    let mut addresses: Vec<String> = of(&run, "kv-first-seen-ip")
+    // The four first-seen addresses the README lists, and no other: the
+    // two that known identities came from are kv-first-seen-ip findings;
+    // the two that were new identities' first calls are in those
+    // identities' findings, not reported twice.
+    let ips = of(&run, "kv-first-seen-ip");
+    let mut known: Vec<(String, String)> = ips
         .iter()
-        .flat_map(|f| {
+        .map(|f| {
             let m = f["message"].as_str().unwrap();
-            [
-                "203.0.113.187",
-                "10.30.2.15",
-                "203.0.113.54",
-                "198.51.100.45",
-            ]
-            .into_iter()
-            .filter(move |a| m.contains(&format!("{a} at ")))
-            .map(str::to_owned)
+            let address = m.rsplit_once(": ").unwrap().1.split(' ').next().unwrap();
+            (name(f).to_owned(), address.to_owned())
         })
         .collect();
-    addresses.sort();
+    known.sort();
     assert_eq!(
-        addresses,
+        known,
         [
-            "10.30.2.15",
-            "198.51.100.45",
-            "203.0.113.187",
-            "203.0.113.54"
-        ]
+            (
+                "bob.martin@contosopay.com".to_owned(),
+                "198.51.100.45".to_owned()
+            ),
+            ("id-web-frontend".to_owned(), "203.0.113.187".to_owned()),
+        ],
+        "{ips:#?}"
     );
-    assert_eq!(of(&run, "kv-first-seen-ip").len(), 4);
+    for (who, vault, address) in [
+        (
+            "13deef86-ab10-41d0-b646-e1f40a097c97",
+            "kv-payments-prod",
+            "203.0.113.54",
+        ),
+        ("id-reporting-vm", "kv-shared-dev", "10.30.2.15"),
+    ] {
+        let new = of(&run, "kv-first-seen-identity")
+            .into_iter()
+            .filter(|f| name(f) == who && f["vault"] == vault)
+            .collect::<Vec<_>>();
+        assert_eq!(new.len(), 1, "{who}: {new:#?}");
+        let message = new[0]["message"].as_str().unwrap();
+        assert!(message.contains(&format!(" from {address} (")), "{message}");
+    }
 
     // Incident 11: the near-expiry secret is still read and never rotated.
     let rotation = of(&run, "kv-near-expiry-not-rotated");
@@ -206,12 +220,17 @@ fn a_short_baseline_and_learning_period_change_what_is_judged() {
     );
     // ...and the learning period decides what counts as new: longer than
     // the logs, it is capped at a quarter of each vault's span (the four
-    // documented addresses); one day also reports what first came on day 2.
+    // documented addresses: two known identities' new addresses, two new
+    // identities); one day also reports who first came on day 2.
     let long_learning = audit(&["--learning-days", "30"]);
-    assert_eq!(of(&long_learning, "kv-first-seen-ip").len(), 4);
+    assert_eq!(of(&long_learning, "kv-first-seen-ip").len(), 2);
     let one_day = audit(&["--learning-days", "1"]);
-    let early = of(&one_day, "kv-first-seen-ip");
-    assert!(early.len() > 4, "{early:#?}");
+    assert_eq!(of(&one_day, "kv-first-seen-ip").len(), 2);
+    let early = of(&one_day, "kv-first-seen-identity");
+    assert!(
+        early.len() > of(&long_learning, "kv-first-seen-identity").len(),
+        "{early:#?}"
+    );
     assert!(
         early
             .iter()
@@ -223,4 +242,93 @@ fn a_short_baseline_and_learning_period_change_what_is_judged() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// One `AuditEvent` record of `kv-web-prod`, as Key Vault writes it (the
+/// sample logs' shape): `id-web-frontend`'s `SecretGet`, or with `None` the
+/// unauthenticated challenge before it.
+fn web_frontend_record(time: &str, address: &str, caller: Option<&str>) -> Value {
+    let resource = "/SUBSCRIPTIONS/D23F0824-128B-4F33-8C5C-7FD0A6A3A450/RESOURCEGROUPS/RG-PROD-APPS/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV-WEB-PROD";
+    let client = "azsdk-js-keyvault-secrets/4.8.0 core-rest-pipeline/1.16.3 Node/v20.17.0 OS/(x64-Linux-5.15.0-1073-azure)";
+    let uri =
+        "https://kv-web-prod.vault.azure.net/secrets/frontend-oauth-client-secret/?api-version=7.4";
+    match caller {
+        None => serde_json::json!({
+            "time": time, "category": "AuditEvent", "operationName": "Authentication",
+            "resultType": "Success", "resultSignature": "Unauthorized",
+            "correlationId": format!("c0ffee00-0000-4000-8000-{:0>12}", time.len() + address.len()),
+            "callerIpAddress": address, "identity": {},
+            "properties": {"clientInfo": client, "httpStatusCode": 401, "requestUri": uri, "tlsVersion": "TLS1_2"},
+            "resourceId": resource, "operationVersion": "7.4", "durationMs": "0"
+        }),
+        Some(oid) => serde_json::json!({
+            "time": time, "category": "AuditEvent", "operationName": "SecretGet",
+            "resultType": "Success", "resultSignature": "OK",
+            "correlationId": format!("c0ffee00-0000-4000-8001-{:0>12}", time.len() + address.len()),
+            "callerIpAddress": address,
+            "identity": {"claim": {
+                "oid": oid, "appid": "8e81973e-0bec-47b0-b898-d190f9ebdacc",
+                "xms_mirid": "/subscriptions/d23f0824-128b-4f33-8c5c-7fd0a6a3a450/resourcegroups/rg-prod-apps/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-web-frontend",
+                "appidacr": "2", "idtyp": "app", "xms_az_nwperimid": []}},
+            "properties": {
+                "id": "https://kv-web-prod.vault.azure.net/secrets/frontend-oauth-client-secret/e842c09602e182ca934c8d89d60ad8a3",
+                "clientInfo": client, "httpStatusCode": 200, "requestUri": uri,
+                "isAccessPolicyMatch": true, "tlsVersion": "TLS1_2"},
+            "resourceId": resource, "operationVersion": "7.4", "durationMs": "20"
+        }),
+    }
+}
+
+#[test]
+fn an_address_is_new_for_the_identity_whoever_else_called_from_it() {
+    // id-web-frontend (known from day 1, ordinarily 10.20.1.20/21) on
+    // kv-web-prod, after the learning period: from an address only an
+    // unauthenticated challenge had come from the day before, and from
+    // id-inventory-sync's address (10.20.3.8, in the logs every day). Both
+    // are new for this identity, whoever else was there first.
+    let frontend = "0cb1e29c-658c-4a14-95e6-0af593bd04cf";
+    let records = [
+        web_frontend_record("2026-11-19T15:00:00.1000000Z", "198.51.100.77", None),
+        web_frontend_record(
+            "2026-11-20T10:00:00.1000000Z",
+            "198.51.100.77",
+            Some(frontend),
+        ),
+        web_frontend_record("2026-11-20T11:00:00.1000000Z", "10.20.3.8", Some(frontend)),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let extra = dir.path().join("extra.json");
+    std::fs::write(
+        &extra,
+        serde_json::to_string(&serde_json::json!({ "records": records })).unwrap(),
+    )
+    .unwrap();
+    let run = audit(&[extra.to_str().unwrap()]);
+    let ips = of(&run, "kv-first-seen-ip");
+    let frontend_ips: Vec<&&Value> = ips
+        .iter()
+        .filter(|f| name(f) == "id-web-frontend" && f["vault"] == "kv-web-prod")
+        .collect();
+    assert_eq!(frontend_ips.len(), 1, "{ips:#?}");
+    let message = frontend_ips[0]["message"].as_str().unwrap();
+    for seen in [
+        "198.51.100.77 at 2026-11-20 10:00 UTC (SecretGet, ",
+        "10.20.3.8 at 2026-11-20 11:00 UTC (SecretGet, ",
+        "203.0.113.187 at 2026-11-22 13:05 UTC",
+    ] {
+        assert!(message.contains(seen), "{seen}: {message}");
+    }
+    assert!(
+        message.contains("from an address it had not called the vault from before"),
+        "{message}"
+    );
+    // The challenge itself is nobody's first sighting.
+    assert!(
+        run.findings
+            .iter()
+            .filter(|f| f["rule"].as_str().unwrap().starts_with("kv-first-seen"))
+            .all(|f| f["principal_kind"] != "unauthenticated"),
+        "{:#?}",
+        run.findings
+    );
 }

@@ -188,8 +188,8 @@ impl Observation<'_> {
                 pairs.push(text("fact", f.fact.as_str()));
                 pairs.push(text("value", &f.value));
                 pairs.extend(when("time", f.time));
-                if f.fact == Fact::Ip
-                    && let Some(ip) = ip_expression(&f.value)
+                if matches!(f.fact, Fact::Ip | Fact::Identity)
+                    && let Some(ip) = f.address.as_deref().and_then(ip_expression)
                 {
                     pairs.push(("ip".to_owned(), ip));
                 }
@@ -694,15 +694,19 @@ fn message(who: &Who, vault: &str, matched: &[Observation<'_>], metric_name: &st
                 .collect();
             match f.fact {
                 Fact::Identity => format!(
-                    "{caller} called vault `{vault}` for the first time at {} ({}{}) after {} day{} of logs without it",
+                    "{caller} called vault `{vault}` for the first time at {}{} ({}{}) after {} day{} of logs without it",
                     minute(f.time),
+                    match &f.address {
+                        Some(address) => format!(" from {address}"),
+                        None => String::new(),
+                    },
                     f.operation,
                     if f.success { "" } else { ", refused" },
                     f.days_logged_before,
                     if f.days_logged_before == 1 { "" } else { "s" }
                 ),
                 Fact::Ip => format!(
-                    "{caller} called vault `{vault}` from an address it had never been called from: {}",
+                    "{caller} called vault `{vault}` from an address it had not called the vault from before: {}",
                     values.join("; ")
                 ),
                 Fact::Operation => format!(

@@ -1,5 +1,14 @@
-//! First sightings: an identity, a caller address, an operation or a secret
-//! that a vault had not seen before, once a learning period has passed.
+//! First sightings: an identity new to a vault, or an address, operation or
+//! secret new to an identity in a vault, once a learning period has passed.
+//!
+//! Every fact is about an authenticated caller. An address is new when this
+//! identity had not called the vault from it: the unauthenticated challenge
+//! that precedes every token comes from the same address an instant before
+//! the call and names nobody, and anyone can send one, so counting it would
+//! let an address be made "known" without a credential and would report the
+//! challenge (no identity) instead of who came. An identity's first call is
+//! one finding, [`Fact::Identity`], whose address is its first call's: the
+//! address of that same event is not also reported as new.
 
 use std::collections::HashMap;
 
@@ -42,8 +51,9 @@ impl Fact {
 pub struct Sighting {
     pub vault: String,
     pub fact: Fact,
-    /// The caller the fact is about; empty for [`Fact::Ip`] (an address is
-    /// new to a vault whoever uses it).
+    /// The caller the fact is about. Empty only in [`Fact::Ip`] keys kept
+    /// by a job state written before addresses were judged per identity:
+    /// such a key says the address was known to the vault, whoever used it.
     pub principal: String,
     /// The address, operation or secret; the principal for [`Fact::Identity`].
     pub value: String,
@@ -57,6 +67,9 @@ pub struct FirstSeen {
     pub value: String,
     pub principal: String,
     pub vault: String,
+    /// The caller address of the first event, when logged (for
+    /// [`Fact::Ip`], the value).
+    pub address: Option<String>,
     /// ns since the epoch.
     pub time: i64,
     pub operation: String,
@@ -91,6 +104,7 @@ struct Sightings {
     value: Vec<Option<String>>,
     first: Vec<Option<i64>>,
     operation: Vec<Option<String>>,
+    address: Vec<Option<String>>,
     success: Vec<Option<i64>>,
     events: Vec<Option<i64>>,
 }
@@ -110,6 +124,7 @@ fn sightings(
     let mut aggregates = vec![
         col("t").first().alias("first"),
         col("operation").first().alias("first_operation"),
+        col("ip").first().alias("first_ip"),
         col("success")
             .first()
             .cast(DataType::Int64)
@@ -131,6 +146,7 @@ fn sightings(
         value: strings(frame.column(value)?)?,
         first: integers(frame.column("first")?)?,
         operation: strings(frame.column("first_operation")?)?,
+        address: strings(frame.column("first_ip")?)?,
         success: integers(frame.column("first_success")?)?,
         events: integers(frame.column("events")?)?,
     })
@@ -150,7 +166,7 @@ fn all_sightings(authenticated: &LazyFrame) -> PolarsResult<[(Fact, Sightings); 
         ),
         (
             Fact::Ip,
-            sightings(authenticated, &["vault", "ip"], "ip", Some(ip_present))?,
+            sightings(authenticated, &caller_and("ip"), "ip", Some(ip_present))?,
         ),
         (
             Fact::Operation,
@@ -177,14 +193,10 @@ impl Sightings {
             Fact::Identity => principal.clone(),
             _ => self.value[i].clone()?,
         };
-        let principal = match fact {
-            Fact::Ip => String::new(),
-            _ => principal.clone(),
-        };
         let key = Sighting {
             vault: vault.clone(),
             fact,
-            principal,
+            principal: principal.clone(),
             value,
         };
         Some((key, self.first[i]?))
@@ -260,6 +272,19 @@ pub fn first_seen(
             if prior.get(&key).is_some_and(|&t| t <= time) {
                 continue;
             }
+            // A state written before addresses were per identity knows the
+            // vault's addresses, not who used them: an address it holds is
+            // not new to anyone.
+            if fact == Fact::Ip
+                && prior
+                    .get(&Sighting {
+                        principal: String::new(),
+                        ..key.clone()
+                    })
+                    .is_some_and(|&t| t <= time)
+            {
+                continue;
+            }
             let value = key.value;
             let (Some(&end), Some(&(vault_first, _))) =
                 (learning_ends.get(vault), spans.get(vault))
@@ -276,11 +301,20 @@ pub fn first_seen(
             {
                 continue;
             }
+            // The address of a new identity's first call is in the identity
+            // finding's message: the same event is not a second finding.
+            if fact == Fact::Ip
+                && arrived.get(&(vault.clone(), principal.clone())) == Some(&time)
+                && !known_before_learning_ended(vault, principal)
+            {
+                continue;
+            }
             found.push(FirstSeen {
                 fact,
                 value,
                 principal: principal.clone(),
                 vault: vault.clone(),
+                address: s.address[i].clone(),
                 time,
                 operation: s.operation[i].clone().unwrap_or_default(),
                 success: s.success[i] == Some(1),
@@ -318,5 +352,68 @@ mod tests {
         assert_eq!(learning_ends(&short, 7, false)["day"], DAY_NS);
         // The job's learning period does not shrink with a short span.
         assert_eq!(learning_ends(&spans, 7, true)["week"], 7 * DAY_NS);
+    }
+
+    /// Calls of `(t in days, principal, ip)` to vault `v`.
+    fn calls(rows: &[(i64, &str, &str)]) -> LazyFrame {
+        let n = rows.len();
+        df!(
+            "t" => rows.iter().map(|r| r.0 * DAY_NS).collect::<Vec<_>>(),
+            "principal_id" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "app_id" => vec![None::<&str>; n],
+            "identity_kind" => vec![None::<&str>; n],
+            "vault" => vec!["v"; n],
+            "operation" => vec!["SecretGet"; n],
+            "object" => vec!["s"; n],
+            "success" => vec![true; n],
+            "secret_read" => vec![true; n],
+            "ip" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        )
+        .unwrap()
+        .lazy()
+    }
+
+    fn found(frame: &LazyFrame, prior: &HashMap<Sighting, i64>) -> Vec<(Fact, String, String)> {
+        let spans = HashMap::from([("v".to_owned(), (0, 20 * DAY_NS))]);
+        let ends = learning_ends(&spans, 2, true);
+        first_seen(frame, &spans, &ends, prior)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.fact, f.principal, f.address.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn addresses_are_new_per_identity_and_a_new_identity_is_one_finding() {
+        let frame = calls(&[
+            (0, "a", "10.0.0.1"),
+            (0, "b", "10.0.0.2"),
+            // b's address, new for a.
+            (5, "a", "10.0.0.2"),
+            // A new identity from a new address: one finding, with it.
+            (6, "c", "203.0.113.9"),
+        ]);
+        assert_eq!(
+            found(&frame, &HashMap::new()),
+            [
+                (Fact::Ip, "a".to_owned(), "10.0.0.2".to_owned()),
+                (Fact::Identity, "c".to_owned(), "203.0.113.9".to_owned()),
+            ]
+        );
+        // A state from before addresses were per identity (principal "")
+        // knows the vault's addresses for everyone.
+        let legacy = HashMap::from([(
+            Sighting {
+                vault: "v".to_owned(),
+                fact: Fact::Ip,
+                principal: String::new(),
+                value: "10.0.0.2".to_owned(),
+            },
+            0,
+        )]);
+        assert_eq!(
+            found(&frame, &legacy),
+            [(Fact::Identity, "c".to_owned(), "203.0.113.9".to_owned())]
+        );
     }
 }
