@@ -811,7 +811,7 @@ mod tests {
         assert_eq!(web.operations, vec!["SecretGet", "SecretList"]);
         assert_eq!(web.events, 3);
         assert_eq!(web.failures, 0);
-        assert_eq!(web.first_seen, "2026-11-16T00:00:00.000000Z");
+        assert_eq!(web.first_seen, "2026-11-16T00:00:00.0000000Z");
         let dana = &inventory[1];
         assert_eq!(dana.display_name, "dana@contoso.com");
         assert_eq!(dana.failures, 1);

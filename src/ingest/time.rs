@@ -124,11 +124,16 @@ fn parse_time_slow(value: &str) -> Option<i64> {
     })
 }
 
-/// Formats nanoseconds since the epoch as RFC 3339 UTC with microseconds.
+/// Formats nanoseconds since the epoch as RFC 3339 UTC with 7 decimal
+/// places: Key Vault writes its times to 100 ns, and a report keeps that
+/// precision (two events 100 ns apart stay apart, and a time can be found
+/// again in the record it came from).
 pub fn format_time(nanos: i64) -> String {
-    DateTime::from_timestamp_nanos(nanos)
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
+    let ticks = nanos.rem_euclid(1_000_000_000) / 100;
+    format!(
+        "{}.{ticks:07}Z",
+        DateTime::from_timestamp_nanos(nanos).format("%Y-%m-%dT%H:%M:%S")
+    )
 }
 
 #[cfg(test)]
@@ -137,6 +142,15 @@ mod tests {
 
     fn rfc3339(nanos: i64) -> String {
         DateTime::from_timestamp_nanos(nanos).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    }
+
+    #[test]
+    fn times_are_written_to_the_100_ns_of_the_record() {
+        let nanos = parse_time("2026-11-20T10:00:00.1234567Z").unwrap();
+        assert_eq!(format_time(nanos), "2026-11-20T10:00:00.1234567Z");
+        let whole = parse_time("2026-11-20T10:00:00Z").unwrap();
+        assert_eq!(format_time(whole), "2026-11-20T10:00:00.0000000Z");
+        assert_eq!(format_time(whole + 100), "2026-11-20T10:00:00.0000001Z");
     }
 
     #[test]

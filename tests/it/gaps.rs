@@ -98,7 +98,9 @@ fn record_times(vault: &str, day: u32) -> Vec<String> {
             let record: Value = serde_json::from_str(line).unwrap();
             let time: chrono::DateTime<chrono::Utc> =
                 record["time"].as_str().unwrap().parse().unwrap();
-            times.push(time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+            times.push(kvaudit::ingest::time::format_time(
+                time.timestamp_nanos_opt().unwrap(),
+            ));
         }
     }
     times.sort();

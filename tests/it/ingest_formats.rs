@@ -19,8 +19,9 @@ fn microsoft_documentation_samples_load_without_rejections() {
         .map(|v| v["name"].as_str().unwrap())
         .collect();
     assert_eq!(vaults, ["<hsm-name>", "contosokeyvault"]);
-    assert_eq!(summary["time_from"], "2016-01-05T01:32:01.269122Z");
-    assert_eq!(summary["time_to"], "2020-08-31T19:52:39.763000Z");
+    // The record's 7 decimal places, as Key Vault wrote them.
+    assert_eq!(summary["time_from"], "2016-01-05T01:32:01.2691226Z");
+    assert_eq!(summary["time_to"], "2020-08-31T19:52:39.7630000Z");
 }
 
 const FORMS: [&str; 7] = [

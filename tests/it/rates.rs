@@ -199,7 +199,7 @@ fn documented_rate_incidents_are_found_and_steady_identities_are_not() {
         .expect("the spike's window is in rates.csv");
     assert!(
         spike_row.contains(
-            ",1h,requests,2026-11-20T03:00:00.000000Z,2026-11-20T04:00:00.000000Z,4,1800,"
+            ",1h,requests,2026-11-20T03:00:00.0000000Z,2026-11-20T04:00:00.0000000Z,4,1800,"
         ),
         "{spike_row}"
     );

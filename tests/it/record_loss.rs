@@ -488,7 +488,7 @@ fn times_before_key_vault_or_after_the_run_are_rejected() {
             .any(|e| e.contains(":21:") && e.contains("2262-04-11")),
         "{examples:?}"
     );
-    assert_eq!(summary["time_from"], "2026-11-20T00:00:00.000000Z");
+    assert_eq!(summary["time_from"], "2026-11-20T00:00:00.0000000Z");
 }
 
 #[test]

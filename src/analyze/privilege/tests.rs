@@ -151,7 +151,7 @@ fn access_policy_vault_recommendations() {
         f.title
     );
     assert_eq!(f.event_count, 2);
-    assert_eq!(f.first_seen, "2026-10-01T10:00:00.000000Z");
+    assert_eq!(f.first_seen, "2026-10-01T10:00:00.0000000Z");
 
     let idle = find(&a, DORMANT_RULE, "idle-1", "kv-ap").expect("idle-1 dormant");
     assert!(
