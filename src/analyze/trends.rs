@@ -128,15 +128,27 @@ pub struct TrackedFinding {
     pub raised_last: Option<String>,
 }
 
-/// Whether a rule judges the present state afresh on every run (grants from
-/// the inventory, rotation over the history), so that its absence is a fix;
-/// the others judge the events a run newly read.
-pub fn judges_present_state(rule: &str, category: Category) -> bool {
-    is_inventory_rule(rule) || category == Category::Rotation
+/// What a finding is judged on, which decides how it can be over: grants
+/// and rotation are judged afresh on every run (from the inventory, over
+/// the history), so their absence is a fix; the other rules judge the
+/// events a run newly read, so their absence is only a quiet day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JudgedOn {
+    Inventory,
+    History,
+    NewEvents,
 }
 
-fn is_inventory_rule(rule: &str) -> bool {
-    privilege::RULES.contains(&rule)
+impl JudgedOn {
+    fn of(finding: &FindingSnapshot) -> JudgedOn {
+        if privilege::RULES.contains(&finding.rule.as_str()) {
+            JudgedOn::Inventory
+        } else if finding.category == Category::Rotation {
+            JudgedOn::History
+        } else {
+            JudgedOn::NewEvents
+        }
+    }
 }
 
 /// The days of logs the job has read: records analysed per UTC day.
@@ -152,11 +164,16 @@ impl Coverage {
     /// Counts records of these event times (nanoseconds since the epoch, UTC).
     pub fn add(&mut self, times_ns: impl IntoIterator<Item = i64>) {
         const DAY_NS: i64 = 86_400 * 1_000_000_000;
+        // Counted by day number first: a run's events fall on a few days,
+        // so each record costs one small-map update, not a date conversion.
+        let mut by_day: BTreeMap<i64, u64> = BTreeMap::new();
         for ns in times_ns {
-            let Some(day) = DateTime::from_timestamp(ns.div_euclid(DAY_NS) * 86_400, 0) else {
-                continue;
-            };
-            *self.days.entry(day.date_naive()).or_default() += 1;
+            *by_day.entry(ns.div_euclid(DAY_NS)).or_default() += 1;
+        }
+        for (day, records) in by_day {
+            if let Some(day) = DateTime::from_timestamp(day * 86_400, 0) {
+                *self.days.entry(day.date_naive()).or_default() += records;
+            }
         }
     }
 
@@ -366,31 +383,31 @@ fn judge_carried(tracked: &TrackedFinding, facts: &RunFacts<'_>) -> Fate {
         return carried("this run completed no new day of logs, so it resolves nothing".into());
     }
     let lifecycle = facts.lifecycle;
-    if judges_present_state(&finding.rule, finding.category) {
-        if is_inventory_rule(&finding.rule) {
-            match facts.holds_grant {
-                None => {}
-                Some(holds) => {
-                    let principal = finding.principal.as_deref().unwrap_or_default();
-                    let reason = if holds(principal, &finding.vault) {
-                        "no longer raised: the inventory's grant was narrowed, or the logs now show the permission used"
-                    } else {
-                        "fixed: the grant is no longer in the inventory"
-                    };
-                    return resolved(Resolution::Fixed, reason.into());
-                }
-            }
-        } else {
-            return resolved(
-                Resolution::Fixed,
-                "fixed: no longer raised over the job's history (a new version or a later expiry was logged)".into(),
-            );
-        }
-    } else if quiet_days >= lifecycle.resolve_after_days {
-        return resolved(
-            Resolution::Quiet,
-            format!("not raised again in {quiet_days} complete days of logs since its last event"),
-        );
+    let judged_on = JudgedOn::of(finding);
+    let over = match judged_on {
+        // Without an inventory this run, a grant cannot be checked.
+        JudgedOn::Inventory => facts.holds_grant.map(|holds| {
+            let principal = finding.principal.as_deref().unwrap_or_default();
+            let reason = if holds(principal, &finding.vault) {
+                "no longer raised: the inventory's grant was narrowed, or the logs now show the permission used"
+            } else {
+                "fixed: the grant is no longer in the inventory"
+            };
+            (Resolution::Fixed, reason.to_owned())
+        }),
+        JudgedOn::History => Some((
+            Resolution::Fixed,
+            "fixed: no longer raised over the job's history (a new version or a later expiry was logged)".to_owned(),
+        )),
+        JudgedOn::NewEvents => (quiet_days >= lifecycle.resolve_after_days).then(|| {
+            (
+                Resolution::Quiet,
+                format!("not raised again in {quiet_days} complete days of logs since its last event"),
+            )
+        }),
+    };
+    if let Some((resolution, reason)) = over {
+        return resolved(resolution, reason);
     }
     let idle = days_since(tracked.raised_last.as_deref(), facts.run_at);
     if let Some(days) = idle
@@ -404,15 +421,13 @@ fn judge_carried(tracked: &TrackedFinding, facts: &RunFacts<'_>) -> Fate {
             ),
         );
     }
-    let because = if judges_present_state(&finding.rule, finding.category) {
-        "no inventory in this run to check the grant against".to_owned()
-    } else {
-        format!(
+    carried(match judged_on {
+        JudgedOn::NewEvents => format!(
             "{quiet_days} of {} complete days of logs without a recurrence",
             lifecycle.resolve_after_days
-        )
-    };
-    carried(because)
+        ),
+        _ => "no inventory in this run to check the grant against".to_owned(),
+    })
 }
 
 /// Follows each finding's life into this run.

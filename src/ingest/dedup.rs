@@ -95,26 +95,23 @@ impl Values {
                 None => hasher.update(&[0]),
             }
         }
+        fn number<const N: usize>(hasher: &mut Xxh3, value: Option<[u8; N]>) {
+            match value {
+                Some(bytes) => {
+                    hasher.update(&[1]);
+                    hasher.update(&bytes);
+                }
+                None => hasher.update(&[0]),
+            }
+        }
         match self {
             Values::Text(values) => text(hasher, values.get(row)),
             Values::Category(codes, mapping) => text(
                 hasher,
                 codes.get(row).and_then(|code| mapping.cat_to_str(code)),
             ),
-            Values::Integer(values) => match values.get(row) {
-                Some(v) => {
-                    hasher.update(&[1]);
-                    hasher.update(&v.to_le_bytes());
-                }
-                None => hasher.update(&[0]),
-            },
-            Values::Unsigned(values) => match values.get(row) {
-                Some(v) => {
-                    hasher.update(&[1]);
-                    hasher.update(&v.to_le_bytes());
-                }
-                None => hasher.update(&[0]),
-            },
+            Values::Integer(values) => number(hasher, values.get(row).map(i64::to_le_bytes)),
+            Values::Unsigned(values) => number(hasher, values.get(row).map(u32::to_le_bytes)),
             Values::Flag(values) => hasher.update(&[match values.get(row) {
                 None => 0,
                 Some(false) => 1,

@@ -5,6 +5,37 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// 14 days of the generated estate at a tenth of its traffic (seed 42):
+/// `logs/insights-logs-auditevent/...` (one blob per vault and hour) and
+/// `inventory/`, made once per test binary for the job and gap tests.
+pub fn generated_estate() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        kvaudit_synth::generate(&kvaudit_synth::GeneratorConfig {
+            out: dir.path().join("logs"),
+            days: 14,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            scale: 0.1,
+            seed: 42,
+            gzip: false,
+        })
+        .unwrap();
+        kvaudit_synth::write_inventory(&dir.path().join("inventory")).unwrap();
+        dir
+    })
+    .path()
+}
+
+/// The records of `tests/data/same-events/PT1H.json`, one per line.
+pub fn same_event_lines() -> Vec<String> {
+    std::fs::read_to_string(data("same-events/PT1H.json"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 pub fn data(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")

@@ -5,9 +5,8 @@
 //! vault whose last three days are removed is reported as an open gap.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use crate::common::kvaudit;
+use crate::common::{generated_estate, kvaudit};
 use serde_json::Value;
 
 const RULE: &str = "kv-logging-gap";
@@ -15,26 +14,6 @@ const RULE: &str = "kv-logging-gap";
 const HOURLY: &str = "KV-PAYMENTS-PROD";
 /// Made rare in the tests: only two of its hourly blobs a day are kept.
 const RARE: &str = "KV-WEB-PROD";
-
-/// The generated logs (`logs/...`: blobs, Event Hub and Log Analytics
-/// exports), made once per test binary.
-fn generated() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        kvaudit_synth::generate(&kvaudit_synth::GeneratorConfig {
-            out: dir.path().join("logs"),
-            days: 14,
-            start: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-            scale: 0.1,
-            seed: 42,
-            gzip: false,
-        })
-        .unwrap();
-        dir
-    })
-    .path()
-}
 
 /// Where a blob is: its vault, day and hour, from
 /// `.../VAULTS/<NAME>/y=2026/m=11/d=05/h=10/m=00/PT1H.json`.
@@ -65,7 +44,7 @@ fn blob_of(relative: &Path) -> Option<Blob> {
 /// A copy of the generated logs without the blobs `drop` names.
 fn copy_without(drop: impl Fn(&Blob) -> bool) -> tempfile::TempDir {
     let to = tempfile::tempdir().unwrap();
-    let from = generated().join("logs");
+    let from = generated_estate().join("logs");
     for entry in walkdir::WalkDir::new(&from) {
         let entry = entry.unwrap();
         if !entry.file_type().is_file() {
@@ -84,7 +63,7 @@ fn copy_without(drop: impl Fn(&Blob) -> bool) -> tempfile::TempDir {
 
 /// The record times of a vault's blobs on `day`, as findings print them.
 fn record_times(vault: &str, day: u32) -> Vec<String> {
-    let from = generated().join("logs");
+    let from = generated_estate().join("logs");
     let mut times = Vec::new();
     for entry in walkdir::WalkDir::new(&from) {
         let entry = entry.unwrap();
@@ -174,7 +153,7 @@ fn a_vault_silent_for_three_days_raises_one_logging_gap_and_a_rare_vault_none() 
 
 #[test]
 fn the_generated_set_without_a_removal_raises_no_logging_gap() {
-    let gaps = audit(generated());
+    let gaps = audit(generated_estate());
     assert!(gaps.is_empty(), "{gaps:#?}");
     // A vault logging twice a day is judged by its own rhythm: its nights
     // are its usual silences.

@@ -4,18 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::common::{audit, data, kvaudit, rejection_counts, rejection_locations};
+use crate::common::{
+    audit, data, kvaudit, rejection_counts, rejection_locations, same_event_lines,
+};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-
-/// The first two lines of the bundled PT1H sample: valid records.
-fn good_lines() -> Vec<String> {
-    std::fs::read_to_string(data("same-events/PT1H.json"))
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
@@ -32,7 +25,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 #[test]
 fn each_kind_of_damage_is_counted_and_located() {
     let dir = tempfile::tempdir().unwrap();
-    let good = good_lines();
+    let good = same_event_lines();
 
     // Line 2 holds invalid UTF-8; lines 1 and 3 are good.
     let mut bad_utf8 = format!("{}\n", good[1]).into_bytes();
@@ -143,7 +136,7 @@ fn strict_turns_a_rejection_into_exit_code_1() {
     let dir = tempfile::tempdir().unwrap();
     // One good record and one broken line (all rejected is exit 4, see
     // nothing_analysed.rs).
-    let text = format!("{}\n{{\"time\": oops\n", good_lines()[0]);
+    let text = format!("{}\n{{\"time\": oops\n", same_event_lines()[0]);
     let file = write(dir.path(), "PT1H.json", text.as_bytes());
     let (code, text, _) = audit(&[&file]);
     assert_eq!(code, 0, "{text}");
@@ -193,7 +186,7 @@ fn truncated_export_arrays_keep_the_records_before_the_cut() {
 fn metrics_and_activity_log_records_are_named_not_audit_events() {
     const VAULT: &str = "/SUBSCRIPTIONS/6F1A2B3C-4D5E-4F60-8A7B-9C0D1E2F3A4B/RESOURCEGROUPS/RG-WEB/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV-WEB-PROD";
     let dir = tempfile::tempdir().unwrap();
-    let mut lines = good_lines();
+    let mut lines = same_event_lines();
     lines.push(format!(
         r#"{{"count": 3, "total": 3, "minimum": 1, "maximum": 1, "average": 1, "resourceId": "{VAULT}", "time": "2026-11-20T10:00:00.0000000Z", "metricName": "ServiceApiHit", "timeGrain": "PT1M"}}"#
     ));
@@ -212,7 +205,7 @@ fn metrics_and_activity_log_records_are_named_not_audit_events() {
     assert_eq!(code, 0, "{text}");
     assert_eq!(
         summary["records_analyzed"].as_u64().unwrap(),
-        good_lines().len() as u64
+        same_event_lines().len() as u64
     );
     assert_eq!(
         rejection_counts(&summary),

@@ -10,10 +10,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
-use std::sync::OnceLock;
 use std::time::Instant;
 
-use crate::common::kvaudit;
+use crate::common::{generated_estate, kvaudit};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
@@ -39,31 +38,11 @@ const FIRST_SEEN_RULES: [&str; 4] = [
     "kv-first-seen-secret",
 ];
 
+/// The days of [`generated_estate`].
 const DAYS: u32 = 14;
 
-/// The generated logs (`logs/insights-logs-auditevent/...`, one blob per
-/// vault and hour) and inventory, made once per test binary.
-fn generated() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        kvaudit_synth::generate(&kvaudit_synth::GeneratorConfig {
-            out: dir.path().join("logs"),
-            days: DAYS,
-            start: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-            scale: 0.1,
-            seed: 42,
-            gzip: false,
-        })
-        .unwrap();
-        kvaudit_synth::write_inventory(&dir.path().join("inventory")).unwrap();
-        dir
-    })
-    .path()
-}
-
 fn storage_blobs() -> PathBuf {
-    generated().join("logs/insights-logs-auditevent")
+    generated_estate().join("logs/insights-logs-auditevent")
 }
 
 /// Copies the blobs of day `day` (1-based) into `feed`, keeping their paths.
@@ -91,7 +70,7 @@ struct Job {
 
 impl Job {
     fn new(extra: &str) -> Job {
-        Job::with(extra, "quiet = true", &generated().join("inventory"))
+        Job::with(extra, "quiet = true", &generated_estate().join("inventory"))
     }
 
     /// A job with `quiet` (or not) and an inventory of its own choosing.
@@ -613,7 +592,11 @@ fn inventory_without(from: &Path, to: &Path, principal: &str) {
 fn a_grant_removed_from_the_inventory_resolves_its_finding_as_fixed() {
     let inventory = tempfile::tempdir().unwrap();
     let copy = inventory.path().join("inventory");
-    inventory_without(&generated().join("inventory"), &copy, "no-such-principal");
+    inventory_without(
+        &generated_estate().join("inventory"),
+        &copy,
+        "no-such-principal",
+    );
     let job = Job::with("", "quiet = true", &copy);
     feed_day(&job.path("feed"), 1);
     let first = job.run();
@@ -632,7 +615,7 @@ fn a_grant_removed_from_the_inventory_resolves_its_finding_as_fixed() {
 
     // The grant is removed; the next day's run resolves it, saying why.
     std::fs::remove_dir_all(&copy).unwrap();
-    inventory_without(&generated().join("inventory"), &copy, principal);
+    inventory_without(&generated_estate().join("inventory"), &copy, principal);
     feed_day(&job.path("feed"), 3);
     let fixed = job.run();
     assert!(fixed.trends["statuses"].get(id).is_none());
@@ -724,7 +707,7 @@ fn an_acknowledged_finding_stops_failing_the_gate() {
 #[test]
 fn what_happens_to_stdout_never_costs_the_state() {
     for stdout in ["closed pipe", "/dev/full"] {
-        let job = Job::with("", "quiet = false", &generated().join("inventory"));
+        let job = Job::with("", "quiet = false", &generated_estate().join("inventory"));
         feed_day(&job.path("feed"), 1);
         let mut command = Process::new(env!("CARGO_BIN_EXE_kvaudit"));
         command

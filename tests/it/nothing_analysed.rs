@@ -7,20 +7,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{audit, data, kvaudit};
-
-fn good_lines() -> Vec<String> {
-    std::fs::read_to_string(data("same-events/PT1H.json"))
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
+use crate::common::{audit, data, kvaudit, same_event_lines};
 
 /// 1,100 broken lines and 100 records of another diagnostic category.
 fn all_rejected(dir: &Path) -> String {
     let other_category =
-        good_lines()[0].replace("\"AuditEvent\"", "\"AzurePolicyEvaluationDetails\"");
+        same_event_lines()[0].replace("\"AuditEvent\"", "\"AzurePolicyEvaluationDetails\"");
     let mut text = String::new();
     for i in 0..1200 {
         if i % 12 == 0 {
@@ -90,7 +82,7 @@ fn an_input_whose_every_record_is_rejected_exits_4_with_the_top_reasons() {
     // One good record among them is an audit.
     let mixed = dir.path().join("mixed.json");
     let mut text = std::fs::read_to_string(&file).unwrap();
-    text.push_str(&good_lines()[1]);
+    text.push_str(&same_event_lines()[1]);
     text.push('\n');
     std::fs::write(&mixed, text).unwrap();
     let (code, text, _) = audit(&[mixed.to_str().unwrap()]);
